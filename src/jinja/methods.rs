@@ -1,0 +1,626 @@
+//! Python methods on strings, lists and dicts, called from templates.
+//!
+//! Jinja2 on CPython exposes every Python method, and support YAML uses
+//! them: `'axes_{}'.format(name)`, `text.splitlines()`, `l.append(x)`.
+//! minijinja has none of these; its unknown-method hook lands here.
+
+use std::sync::Arc;
+
+use minijinja::value::{Kwargs, Value, ValueKind};
+use minijinja::{Error, ErrorKind, State};
+
+use super::literal::dict_from_pairs;
+use super::objects::PyList;
+use super::pyfmt::{py_str, str_format, type_name};
+
+fn attr_error(v: &Value, method: &str) -> Error {
+    Error::new(
+        ErrorKind::UnknownMethod,
+        format!("'{}' object has no attribute '{method}'", type_name(v)),
+    )
+}
+
+fn arg_error(msg: impl Into<String>) -> Error {
+    Error::new(ErrorKind::InvalidOperation, msg.into())
+}
+
+/// Splits positional arguments from a trailing keyword-argument map.
+pub fn split_kwargs(args: &[Value]) -> (&[Value], Option<Kwargs>) {
+    match args.last() {
+        Some(last) if last.is_kwargs() => (
+            &args[..args.len() - 1],
+            Kwargs::try_from(last.clone()).ok(),
+        ),
+        _ => (args, None),
+    }
+}
+
+fn str_arg(args: &[Value], i: usize, what: &str) -> Result<Option<String>, Error> {
+    match args.get(i) {
+        None => Ok(None),
+        Some(v) if v.is_none() => Ok(None),
+        Some(v) => v
+            .as_str()
+            .map(|s| Some(s.to_string()))
+            .ok_or_else(|| arg_error(format!("{what} arg must be None or str"))),
+    }
+}
+
+fn int_arg(args: &[Value], i: usize) -> Result<Option<i64>, Error> {
+    match args.get(i) {
+        None => Ok(None),
+        Some(v) if v.is_none() => Ok(None),
+        Some(v) if v.kind() == ValueKind::Bool => Ok(Some(i64::from(v.is_true()))),
+        Some(v) => v
+            .as_i64()
+            .map(Some)
+            .ok_or_else(|| arg_error("'int' object expected")),
+    }
+}
+
+fn strings(items: Vec<String>) -> Value {
+    PyList::new_value(items.into_iter().map(Value::from).collect())
+}
+
+fn py_split(s: &str, sep: Option<&str>, maxsplit: i64) -> Result<Vec<String>, Error> {
+    let max = if maxsplit < 0 { usize::MAX } else { maxsplit as usize };
+    match sep {
+        Some("") => Err(arg_error("empty separator")),
+        Some(sep) => {
+            let mut out = Vec::new();
+            let mut rest = s;
+            while out.len() < max {
+                match rest.find(sep) {
+                    Some(p) => {
+                        out.push(rest[..p].to_string());
+                        rest = &rest[p + sep.len()..];
+                    }
+                    None => break,
+                }
+            }
+            out.push(rest.to_string());
+            Ok(out)
+        }
+        None => {
+            let mut out = Vec::new();
+            let mut rest = s.trim_start();
+            while !rest.is_empty() {
+                if out.len() >= max {
+                    out.push(rest.to_string());
+                    return Ok(out);
+                }
+                let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+                out.push(rest[..end].to_string());
+                rest = rest[end..].trim_start();
+            }
+            Ok(out)
+        }
+    }
+}
+
+fn py_rsplit(s: &str, sep: Option<&str>, maxsplit: i64) -> Result<Vec<String>, Error> {
+    if maxsplit < 0 {
+        return py_split(s, sep, maxsplit);
+    }
+    let max = maxsplit as usize;
+    let mut out = Vec::new();
+    match sep {
+        Some("") => return Err(arg_error("empty separator")),
+        Some(sep) => {
+            let mut rest = s;
+            while out.len() < max {
+                match rest.rfind(sep) {
+                    Some(p) => {
+                        out.push(rest[p + sep.len()..].to_string());
+                        rest = &rest[..p];
+                    }
+                    None => break,
+                }
+            }
+            out.push(rest.to_string());
+        }
+        None => {
+            let mut rest = s.trim_end();
+            while !rest.is_empty() {
+                if out.len() >= max {
+                    out.push(rest.to_string());
+                    break;
+                }
+                let start = rest.rfind(char::is_whitespace).map_or(0, |p| p + rest[p..].chars().next().map_or(1, char::len_utf8));
+                out.push(rest[start..].to_string());
+                rest = rest[..start].trim_end();
+            }
+        }
+    }
+    out.reverse();
+    Ok(out)
+}
+
+fn splitlines(s: &str, keepends: bool) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let chars: Vec<(usize, char)> = s.char_indices().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let (pos, c) = chars[i];
+        let brk = matches!(
+            c,
+            '\n' | '\r' | '\x0b' | '\x0c' | '\x1c' | '\x1d' | '\x1e' | '\u{85}' | '\u{2028}' | '\u{2029}'
+        );
+        if brk {
+            let mut end = pos + c.len_utf8();
+            if c == '\r' && chars.get(i + 1).map(|x| x.1) == Some('\n') {
+                end += 1;
+                i += 1;
+            }
+            out.push(if keepends { &s[start..end] } else { &s[start..pos] }.to_string());
+            start = end;
+        }
+        i += 1;
+    }
+    if start < s.len() {
+        out.push(s[start..].to_string());
+    }
+    out
+}
+
+fn strip_chars<'a>(s: &'a str, chars: Option<&str>, left: bool, right: bool) -> &'a str {
+    let pred = |c: char| match chars {
+        Some(set) => set.contains(c),
+        None => c.is_whitespace(),
+    };
+    let mut out = s;
+    if left {
+        out = out.trim_start_matches(pred);
+    }
+    if right {
+        out = out.trim_end_matches(pred);
+    }
+    out
+}
+
+fn py_title(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut prev_cased = false;
+    for c in s.chars() {
+        if prev_cased {
+            out.extend(c.to_lowercase());
+        } else {
+            out.extend(c.to_uppercase());
+        }
+        prev_cased = c.is_alphabetic();
+    }
+    out
+}
+
+fn py_capitalize(s: &str) -> String {
+    let mut chars = s.chars();
+    match chars.next() {
+        Some(f) => f.to_uppercase().chain(chars.flat_map(char::to_lowercase)).collect(),
+        None => String::new(),
+    }
+}
+
+fn pad_to(s: &str, width: usize, fill: char, how: char) -> String {
+    let len = s.chars().count();
+    if len >= width {
+        return s.to_string();
+    }
+    let n = width - len;
+    let f = |k: usize| fill.to_string().repeat(k);
+    match how {
+        '<' => format!("{s}{}", f(n)),
+        '>' => format!("{}{s}", f(n)),
+        _ => {
+            // CPython's centre puts the extra fill on the left when width and length are both odd
+            let left = n / 2 + (n & width & 1);
+            format!("{}{s}{}", f(left), f(n - left))
+        }
+    }
+}
+
+fn fill_arg(args: &[Value]) -> Result<char, Error> {
+    match args.get(1).and_then(Value::as_str) {
+        None => Ok(' '),
+        Some(s) if s.chars().count() == 1 => Ok(s.chars().next().unwrap_or(' ')),
+        Some(_) => Err(arg_error(
+            "The fill character must be exactly one character long",
+        )),
+    }
+}
+
+fn find_index(s: &str, sub: &str, args: &[Value], reverse: bool) -> Result<i64, Error> {
+    let chars: Vec<char> = s.chars().collect();
+    let n = chars.len() as i64;
+    let norm = |v: i64| if v < 0 { (v + n).max(0) } else { v.min(n) };
+    let start = int_arg(args, 1)?.map_or(0, norm) as usize;
+    let end = int_arg(args, 2)?.map_or(n, norm) as usize;
+    if start > end {
+        return Ok(-1);
+    }
+    let hay: String = chars[start..end].iter().collect();
+    let found = if reverse { hay.rfind(sub) } else { hay.find(sub) };
+    Ok(found.map_or(-1, |b| (hay[..b].chars().count() + start) as i64))
+}
+
+/// Python methods of `str`.
+pub fn str_method(s: &str, method: &str, args: &[Value]) -> Result<Value, Error> {
+    let (pos, kwargs) = split_kwargs(args);
+    let first_str = || -> Result<String, Error> {
+        pos.first()
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .ok_or_else(|| arg_error(format!("{method}() argument must be str")))
+    };
+    Ok(match method {
+        "format" => Value::from(str_format(s, pos, kwargs.as_ref())?),
+        "format_map" => {
+            let map = pos.first().cloned().unwrap_or_default();
+            let kw = Kwargs::from_iter(
+                map.try_iter()?
+                    .filter_map(|k| {
+                        let v = map.get_item(&k).ok()?;
+                        Some((k.as_str()?.to_string(), v))
+                    }),
+            );
+            Value::from(str_format(s, &[], Some(&kw))?)
+        }
+        "upper" => Value::from(s.to_uppercase()),
+        "lower" | "casefold" => Value::from(s.to_lowercase()),
+        "title" => Value::from(py_title(s)),
+        "capitalize" => Value::from(py_capitalize(s)),
+        "swapcase" => Value::from(
+            s.chars()
+                .flat_map(|c| {
+                    if c.is_uppercase() {
+                        c.to_lowercase().collect::<Vec<_>>()
+                    } else {
+                        c.to_uppercase().collect::<Vec<_>>()
+                    }
+                })
+                .collect::<String>(),
+        ),
+        "strip" | "lstrip" | "rstrip" => {
+            let chars = str_arg(pos, 0, method)?;
+            Value::from(strip_chars(
+                s,
+                chars.as_deref(),
+                method != "rstrip",
+                method != "lstrip",
+            ))
+        }
+        "split" | "rsplit" => {
+            let sep = match kwargs.as_ref().and_then(|k| k.peek::<Value>("sep").ok()) {
+                Some(v) if !v.is_none() => Some(v.as_str().unwrap_or_default().to_string()),
+                Some(_) => None,
+                None => str_arg(pos, 0, "sep")?,
+            };
+            let max = match kwargs.as_ref().and_then(|k| k.peek::<i64>("maxsplit").ok()) {
+                Some(m) => m,
+                None => int_arg(pos, 1)?.unwrap_or(-1),
+            };
+            if method == "split" {
+                strings(py_split(s, sep.as_deref(), max)?)
+            } else {
+                strings(py_rsplit(s, sep.as_deref(), max)?)
+            }
+        }
+        "splitlines" => {
+            let keep = kwargs
+                .as_ref()
+                .and_then(|k| k.peek::<bool>("keepends").ok())
+                .or_else(|| pos.first().map(Value::is_true))
+                .unwrap_or(false);
+            strings(splitlines(s, keep))
+        }
+        "join" => {
+            let items = pos
+                .first()
+                .ok_or_else(|| arg_error("join() takes exactly one argument (0 given)"))?;
+            let mut parts = Vec::new();
+            for (i, item) in items.try_iter()?.enumerate() {
+                match item.as_str() {
+                    Some(p) => parts.push(p.to_string()),
+                    None => {
+                        return Err(arg_error(format!(
+                            "sequence item {i}: expected str instance, {} found",
+                            type_name(&item)
+                        )))
+                    }
+                }
+            }
+            Value::from(parts.join(s))
+        }
+        "replace" => {
+            let old = first_str()?;
+            let new = pos
+                .get(1)
+                .and_then(Value::as_str)
+                .ok_or_else(|| arg_error("replace() argument 2 must be str"))?;
+            let count = int_arg(pos, 2)?.unwrap_or(-1);
+            if count < 0 {
+                Value::from(s.replace(&old, new))
+            } else {
+                Value::from(s.replacen(&old, new, count as usize))
+            }
+        }
+        "startswith" | "endswith" => {
+            let test = |p: &str| {
+                if method == "startswith" {
+                    s.starts_with(p)
+                } else {
+                    s.ends_with(p)
+                }
+            };
+            let arg = pos.first().cloned().unwrap_or_default();
+            let ok = if arg.is_tuple() {
+                arg.try_iter()?.any(|p| p.as_str().is_some_and(test))
+            } else {
+                test(&first_str()?)
+            };
+            Value::from(ok)
+        }
+        "find" | "rfind" | "index" | "rindex" => {
+            let sub = first_str()?;
+            let i = find_index(s, &sub, pos, method.starts_with('r'))?;
+            if i < 0 && method.ends_with("index") {
+                return Err(arg_error("substring not found"));
+            }
+            Value::from(i)
+        }
+        "count" => {
+            let sub = first_str()?;
+            if sub.is_empty() {
+                Value::from(s.chars().count() as i64 + 1)
+            } else {
+                Value::from(s.matches(sub.as_str()).count() as i64)
+            }
+        }
+        "zfill" => {
+            let width = int_arg(pos, 0)?.unwrap_or(0).max(0) as usize;
+            let len = s.chars().count();
+            if len >= width {
+                Value::from(s)
+            } else {
+                let (sign, rest) = match s.chars().next() {
+                    Some(c @ ('+' | '-')) => (c.to_string(), &s[1..]),
+                    _ => (String::new(), s),
+                };
+                Value::from(format!("{sign}{}{rest}", "0".repeat(width - len)))
+            }
+        }
+        "ljust" | "rjust" | "center" => {
+            let width = int_arg(pos, 0)?.unwrap_or(0).max(0) as usize;
+            let how = match method {
+                "ljust" => '<',
+                "rjust" => '>',
+                _ => '^',
+            };
+            Value::from(pad_to(s, width, fill_arg(pos)?, how))
+        }
+        "partition" | "rpartition" => {
+            let sep = first_str()?;
+            let found = if method == "partition" { s.find(&sep) } else { s.rfind(&sep) };
+            let parts = match found {
+                Some(p) => vec![&s[..p], sep.as_str(), &s[p + sep.len()..]],
+                None if method == "partition" => vec![s, "", ""],
+                None => vec!["", "", s],
+            };
+            Value::from(minijinja::value::Tuple::from(
+                parts.into_iter().map(Value::from).collect::<Vec<_>>(),
+            ))
+        }
+        "removeprefix" => {
+            let p = first_str()?;
+            Value::from(s.strip_prefix(p.as_str()).unwrap_or(s))
+        }
+        "removesuffix" => {
+            let p = first_str()?;
+            Value::from(s.strip_suffix(p.as_str()).unwrap_or(s))
+        }
+        "isdigit" | "isdecimal" | "isnumeric" => {
+            Value::from(!s.is_empty() && s.chars().all(|c| c.is_ascii_digit() || c.is_numeric()))
+        }
+        "isalpha" => Value::from(!s.is_empty() && s.chars().all(char::is_alphabetic)),
+        "isalnum" => Value::from(!s.is_empty() && s.chars().all(char::is_alphanumeric)),
+        "isspace" => Value::from(!s.is_empty() && s.chars().all(char::is_whitespace)),
+        "isupper" => Value::from(
+            s.chars().any(char::is_uppercase) && !s.chars().any(char::is_lowercase),
+        ),
+        "islower" => Value::from(
+            s.chars().any(char::is_lowercase) && !s.chars().any(char::is_uppercase),
+        ),
+        "isidentifier" => Value::from(
+            s.chars().next().is_some_and(|c| c.is_alphabetic() || c == '_')
+                && s.chars().all(|c| c.is_alphanumeric() || c == '_'),
+        ),
+        "expandtabs" => Value::from(s.replace('\t', "        ")),
+        _ => return Err(attr_error(&Value::from(s), method)),
+    })
+}
+
+fn list_arg<'a>(args: &'a [Value], i: usize, method: &str) -> Result<&'a Value, Error> {
+    args.get(i).ok_or_else(|| {
+        arg_error(format!("{method}() takes exactly one argument (0 given)"))
+    })
+}
+
+/// Python methods of `list`, mutating in place.
+pub fn list_method(list: &Arc<PyList>, method: &str, args: &[Value]) -> Result<Value, Error> {
+    let (pos, _) = split_kwargs(args);
+    match method {
+        "append" => {
+            let v = list_arg(pos, 0, method)?.clone();
+            list.lock().push(v);
+            Ok(Value::from(()))
+        }
+        "extend" => {
+            let items: Vec<Value> = list_arg(pos, 0, method)?.try_iter()?.collect();
+            list.lock().extend(items);
+            Ok(Value::from(()))
+        }
+        "insert" => {
+            let idx = int_arg(pos, 0)?.ok_or_else(|| arg_error("insert expected 2 arguments"))?;
+            let v = pos.get(1).cloned().ok_or_else(|| arg_error("insert expected 2 arguments"))?;
+            let mut items = list.lock();
+            let n = items.len() as i64;
+            let at = if idx < 0 { (idx + n).max(0) } else { idx.min(n) } as usize;
+            items.insert(at, v);
+            Ok(Value::from(()))
+        }
+        "pop" => {
+            let mut items = list.lock();
+            if items.is_empty() {
+                return Err(arg_error("pop from empty list"));
+            }
+            let n = items.len() as i64;
+            let idx = int_arg(pos, 0)?.unwrap_or(-1);
+            let at = if idx < 0 { idx + n } else { idx };
+            if !(0..n).contains(&at) {
+                return Err(arg_error("pop index out of range"));
+            }
+            Ok(items.remove(at as usize))
+        }
+        "remove" => {
+            let v = list_arg(pos, 0, method)?;
+            let mut items = list.lock();
+            let at = items
+                .iter()
+                .position(|x| x == v)
+                .ok_or_else(|| arg_error("list.remove(x): x not in list"))?;
+            items.remove(at);
+            Ok(Value::from(()))
+        }
+        "index" => {
+            let v = list_arg(pos, 0, method)?;
+            let items = list.lock();
+            items
+                .iter()
+                .position(|x| x == v)
+                .map(|p| Value::from(p as i64))
+                .ok_or_else(|| arg_error(format!("{} is not in list", py_str(v).unwrap_or_default())))
+        }
+        "count" => {
+            let v = list_arg(pos, 0, method)?;
+            Ok(Value::from(list.lock().iter().filter(|x| *x == v).count() as i64))
+        }
+        "copy" => Ok(PyList::new_value(list.snapshot())),
+        "clear" => {
+            list.lock().clear();
+            Ok(Value::from(()))
+        }
+        "reverse" => {
+            list.lock().reverse();
+            Ok(Value::from(()))
+        }
+        "sort" => {
+            let mut items = list.lock();
+            items.sort();
+            Ok(Value::from(()))
+        }
+        _ => Err(attr_error(&PyList::new_value(Vec::new()), method)),
+    }
+}
+
+fn dict_method(map: &Value, method: &str, args: &[Value]) -> Result<Value, Error> {
+    let (pos, _) = split_kwargs(args);
+    let keys = || -> Result<Vec<Value>, Error> { Ok(map.try_iter()?.collect()) };
+    Ok(match method {
+        "get" => {
+            let key = pos.first().cloned().unwrap_or_default();
+            let v = map.get_item(&key)?;
+            if v.is_undefined() {
+                pos.get(1).cloned().unwrap_or(Value::from(()))
+            } else {
+                v
+            }
+        }
+        "keys" => PyList::new_value(keys()?),
+        "values" => PyList::new_value(
+            keys()?
+                .iter()
+                .map(|k| map.get_item(k).unwrap_or_default())
+                .collect(),
+        ),
+        "items" => PyList::new_value(
+            keys()?
+                .into_iter()
+                .map(|k| {
+                    let v = map.get_item(&k).unwrap_or_default();
+                    Value::from(minijinja::value::Tuple::from(vec![k, v]))
+                })
+                .collect(),
+        ),
+        "copy" => dict_from_pairs(
+            keys()?
+                .into_iter()
+                .map(|k| {
+                    let v = map.get_item(&k).unwrap_or_default();
+                    (k, v)
+                })
+                .collect(),
+        ),
+        _ => return Err(attr_error(map, method)),
+    })
+}
+
+/// minijinja's unknown-method hook: dispatches to the Python method of the value's type.
+pub fn unknown_method(
+    _state: &mut State,
+    value: &Value,
+    method: &str,
+    args: &[Value],
+) -> Result<Value, Error> {
+    if let Some(s) = value.as_str() {
+        return str_method(s, method, args);
+    }
+    if value.kind() == ValueKind::Map && !value.is_tuple() {
+        return dict_method(value, method, args);
+    }
+    if matches!(value.kind(), ValueKind::Seq) {
+        let (pos, _) = split_kwargs(args);
+        let items: Vec<Value> = value.try_iter()?.collect();
+        return match method {
+            "count" => Ok(Value::from(
+                items.iter().filter(|x| Some(*x) == pos.first()).count() as i64,
+            )),
+            "index" => items
+                .iter()
+                .position(|x| Some(x) == pos.first())
+                .map(|p| Value::from(p as i64))
+                .ok_or_else(|| arg_error("tuple.index(x): x not in tuple")),
+            _ => Err(attr_error(value, method)),
+        };
+    }
+    Err(attr_error(value, method))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::jinja::pyfmt::py_repr;
+
+    fn call(s: &str, m: &str, args: &[Value]) -> String {
+        py_repr(&str_method(s, m, args).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn split_and_lines_match_python() {
+        assert_eq!(call(" a  b ", "split", &[]), "['a', 'b']");
+        assert_eq!(call("a,,b", "split", &[Value::from(",")]), "['a', '', 'b']");
+        assert_eq!(call("a,b,c", "rsplit", &[Value::from(","), Value::from(1)]), "['a,b', 'c']");
+        assert_eq!(call("a\nb\r\nc\n", "splitlines", &[]), "['a', 'b', 'c']");
+        assert_eq!(call("", "splitlines", &[]), "[]");
+    }
+
+    #[test]
+    fn case_and_padding_match_python() {
+        assert_eq!(call("hello wORLD", "title", &[]), "'Hello World'");
+        assert_eq!(call("hELLO", "capitalize", &[]), "'Hello'");
+        assert_eq!(call("ab", "center", &[Value::from(5)]), "'  ab '");
+        assert_eq!(call("abc", "center", &[Value::from(6)]), "' abc  '");
+        assert_eq!(call("-5", "zfill", &[Value::from(4)]), "'-005'");
+        assert_eq!(call("xxaxx", "strip", &[Value::from("x")]), "'a'");
+        assert_eq!(call("abcabc", "rfind", &[Value::from("b")]), "4");
+    }
+}

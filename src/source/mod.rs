@@ -1,0 +1,206 @@
+//! Source files and the YAML documents read from them.
+//!
+//! Every byte the tool reads from the user's YAML passes through here: a
+//! [`SourceFile`] keeps the text alive so diagnostics can quote it, and
+//! [`yaml::parse`] turns it into a [`Node`] tree whose nodes carry the
+//! [`Span`] they came from. Scalars are typed as ibek's loader
+//! (`ruamel.yaml`, safe, YAML 1.2) types them, so `No` stays a string and
+//! `0x1F` is an int.
+
+pub mod scalar;
+pub mod yaml;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use indexmap::IndexMap;
+
+pub use yaml::{parse, YamlError};
+
+/// A file read into memory, shared by every node and diagnostic that points into it.
+#[derive(Debug)]
+pub struct SourceFile {
+    /// The path as the user gave it (kept relative so messages stay short).
+    pub path: PathBuf,
+    /// The whole text of the file.
+    pub text: String,
+}
+
+impl SourceFile {
+    /// Reads `path` into a shared source.
+    pub fn read(path: &Path) -> std::io::Result<Arc<SourceFile>> {
+        let text = fs_err::read_to_string(path)?;
+        Ok(Arc::new(SourceFile {
+            path: path.to_path_buf(),
+            text,
+        }))
+    }
+
+    /// Wraps text that did not come from disk (tests, built-in definitions).
+    pub fn from_text(path: impl Into<PathBuf>, text: impl Into<String>) -> Arc<SourceFile> {
+        Arc::new(SourceFile {
+            path: path.into(),
+            text: text.into(),
+        })
+    }
+
+    /// The byte offset of a character index, clamped to the end of the text.
+    pub fn byte_offset(&self, char_index: usize) -> usize {
+        self.text
+            .char_indices()
+            .nth(char_index)
+            .map_or(self.text.len(), |(b, _)| b)
+    }
+
+    /// The text of one line (1-based), without its line break.
+    pub fn line_text(&self, line: usize) -> &str {
+        self.text.lines().nth(line.saturating_sub(1)).unwrap_or("")
+    }
+}
+
+/// A position in a source file: 1-based line, 0-based column and character index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Pos {
+    /// Line, counted from 1.
+    pub line: u32,
+    /// Column in characters, counted from 0.
+    pub col: u32,
+    /// Index in characters from the start of the file.
+    pub index: u32,
+}
+
+/// The stretch of a source file that a node was read from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Span {
+    /// First character of the node.
+    pub start: Pos,
+    /// One past its last character.
+    pub end: Pos,
+}
+
+impl Span {
+    /// `line:col` with both counted from 1, as editors show them.
+    pub fn line_col(&self) -> (u32, u32) {
+        (self.start.line, self.start.col + 1)
+    }
+}
+
+/// A YAML value typed as ruamel's safe loader types it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum NodeKind {
+    /// `null`, `~` or an empty value.
+    Null,
+    /// `true` / `false` in any of the YAML 1.2 spellings.
+    Bool(bool),
+    /// Any integer the YAML 1.2 resolver accepts (decimal, `0x`, `0o`, `0b`, `_` separators).
+    Int(i128),
+    /// A float, including `.inf` and `.nan`.
+    Float(f64),
+    /// A string: quoted, block, or a plain scalar that resolves to nothing else.
+    Str(String),
+    /// A plain scalar in timestamp form; ruamel makes a date of it, which no ibek field accepts.
+    Timestamp(String),
+    /// A sequence.
+    Seq(Vec<Node>),
+    /// A mapping, merge keys (`<<`) already applied in ruamel's order.
+    Map(Vec<(Node, Node)>),
+}
+
+/// A YAML node with the span it was read from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Node {
+    /// The typed value.
+    pub kind: NodeKind,
+    /// Where in the file it was written.
+    pub span: Span,
+}
+
+impl Node {
+    /// The string value of a string scalar.
+    pub fn as_str(&self) -> Option<&str> {
+        match &self.kind {
+            NodeKind::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The entries of a mapping.
+    pub fn as_map(&self) -> Option<&[(Node, Node)]> {
+        match &self.kind {
+            NodeKind::Map(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    /// The items of a sequence.
+    pub fn as_seq(&self) -> Option<&[Node]> {
+        match &self.kind {
+            NodeKind::Seq(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// Looks a string key up in a mapping (the last entry wins, as in a Python dict).
+    pub fn get(&self, key: &str) -> Option<&Node> {
+        self.as_map()?
+            .iter()
+            .rev()
+            .find(|(k, _)| k.as_str() == Some(key))
+            .map(|(_, v)| v)
+    }
+
+    /// The mapping as Python would build it: later duplicates (possible only
+    /// through merge keys) replace the value but keep the first position.
+    pub fn map_entries(&self) -> Option<IndexMap<String, &Node>> {
+        let entries = self.as_map()?;
+        let mut out = IndexMap::with_capacity(entries.len());
+        for (k, v) in entries {
+            out.insert(k.key_text(), v);
+        }
+        Some(out)
+    }
+
+    /// A mapping key as text (keys other than strings print as Python prints them).
+    pub fn key_text(&self) -> String {
+        match &self.kind {
+            NodeKind::Str(s) | NodeKind::Timestamp(s) => s.clone(),
+            other => NodeKind::describe_scalar(other),
+        }
+    }
+
+    /// A short name for the node's type, as pydantic names input types.
+    pub fn type_name(&self) -> &'static str {
+        match self.kind {
+            NodeKind::Null => "null",
+            NodeKind::Bool(_) => "bool",
+            NodeKind::Int(_) => "int",
+            NodeKind::Float(_) => "float",
+            NodeKind::Str(_) => "str",
+            NodeKind::Timestamp(_) => "date",
+            NodeKind::Seq(_) => "list",
+            NodeKind::Map(_) => "dict",
+        }
+    }
+}
+
+impl NodeKind {
+    fn describe_scalar(kind: &NodeKind) -> String {
+        match kind {
+            NodeKind::Null => "None".into(),
+            NodeKind::Bool(true) => "True".into(),
+            NodeKind::Bool(false) => "False".into(),
+            NodeKind::Int(i) => i.to_string(),
+            NodeKind::Float(f) => crate::jinja::pyfmt::float_repr(*f),
+            NodeKind::Str(s) | NodeKind::Timestamp(s) => s.clone(),
+            NodeKind::Seq(_) => "[...]".into(),
+            NodeKind::Map(_) => "{...}".into(),
+        }
+    }
+}
+
+impl fmt::Display for Node {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&NodeKind::describe_scalar(&self.kind))
+    }
+}
