@@ -1,7 +1,16 @@
 //! iocforge: build and boot EPICS IOCs in containers.
 //!
-//! The pipeline, top to bottom: `cli` → `runtime` / `build` → `render` /
-//! `schema` / `db` → `resolve` → `jinja` / `model` → `source` / `diag` / `env`.
+//! The pipeline, top to bottom: `cli` → `runtime` → `render` → `resolve` →
+//! `jinja` / `model` → `source` / `diag` / `env`. Stages are plain
+//! data-to-data functions; `output` is the only writer of generated files.
 
+pub mod cli;
+pub mod diag;
+pub mod env;
 pub mod jinja;
+pub mod model;
+pub mod output;
+pub mod render;
+pub mod resolve;
+pub mod runtime;
 pub mod source;

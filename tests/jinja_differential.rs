@@ -7,7 +7,7 @@ use std::process::Command;
 
 use iocforge::jinja::{pyfmt, Engine, Scope};
 use iocforge::jinja::{PyList};
-use minijinja::value::Value;
+use iocforge::jinja::minijinja::value::Value;
 
 fn context() -> Scope {
     let mut m = indexmap::IndexMap::new();

@@ -26,6 +26,7 @@ use minijinja::value::{Enumerator, Object, ObjectRepr, Rest, Value, ValueKind};
 use minijinja::{Environment, Error, ErrorKind, State, UndefinedBehavior};
 use regex::Regex;
 
+pub use minijinja;
 pub use objects::{PyList, PyRange, Record};
 
 /// A template that failed to compile or render.

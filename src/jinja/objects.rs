@@ -158,6 +158,8 @@ pub struct Record {
     pub type_name: String,
     /// The name of the field that `str()` prints, if the model has an id.
     pub id_field: Option<String>,
+    /// The fields `model_dump()` returns (declared ones; not the defines).
+    pub dump_keys: Vec<String>,
     fields: RwLock<IndexMap<String, Value>>,
 }
 
@@ -174,9 +176,11 @@ impl Record {
         id_field: Option<String>,
         fields: IndexMap<String, Value>,
     ) -> Arc<Record> {
+        let dump_keys = fields.keys().cloned().collect();
         Arc::new(Record {
             type_name,
             id_field,
+            dump_keys,
             fields: RwLock::new(fields),
         })
     }

@@ -1,0 +1,95 @@
+//! The command line: ibek's command tree, plus iocforge's own commands.
+//!
+//! `ln -s iocforge ibek` works: `runtime generate`, `runtime generate2`,
+//! `ioc generate-schema`, ... take ibek's arguments and write ibek's files.
+//! Exit codes: 0 success, 1 invalid input (YAML, definitions, templates),
+//! 2 usage errors and environment failures (I/O, missing tools).
+
+pub mod printer;
+pub mod runtime;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::diag::Diagnostics;
+
+/// How a command failed.
+#[derive(Debug)]
+pub enum Failure {
+    /// The user's input is invalid (exit 1).
+    Invalid(Diagnostics),
+    /// Something else went wrong: I/O, environment, usage (exit 2).
+    Env(String),
+    /// A plain message with an explicit exit code (ibek-compatible failures).
+    Exit(u8, String),
+}
+
+impl From<Diagnostics> for Failure {
+    fn from(d: Diagnostics) -> Self {
+        Failure::Invalid(d)
+    }
+}
+
+/// What a command returns.
+pub type CmdResult = Result<(), Failure>;
+
+const AFTER_HELP: &str = "\
+Exit codes:
+  0  success
+  1  invalid input (YAML, definitions, templates, instance)
+  2  usage error, or an environment failure (I/O, missing tools)
+
+Existing Dockerfiles and start scripts keep working after `ln -s iocforge ibek`.";
+
+/// Build and boot EPICS IOCs in containers
+///
+/// One binary for what ibek, its Ansible roles, start.sh and msi do: schemas
+/// for IOC instance YAML, support module builds, and IOC start-up.
+#[derive(Debug, Parser)]
+#[command(name = "iocforge", version, after_long_help = AFTER_HELP, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Commands for building IOC instance startup files at container runtime
+    #[command(subcommand)]
+    Runtime(runtime::RuntimeCommand),
+}
+
+/// Parses the arguments and runs the command.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return match e.kind() {
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
+                    ExitCode::SUCCESS
+                }
+                _ => ExitCode::from(2),
+            };
+        }
+    };
+    let result = match cli.command {
+        Command::Runtime(cmd) => runtime::run(cmd),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Invalid(d)) => {
+            printer::diagnostics(&d);
+            ExitCode::from(1)
+        }
+        Err(Failure::Env(msg)) => {
+            printer::error(&msg);
+            ExitCode::from(2)
+        }
+        Err(Failure::Exit(code, msg)) => {
+            printer::error(&msg);
+            ExitCode::from(code)
+        }
+    }
+}

@@ -1,0 +1,281 @@
+//! Diagnostics: what went wrong, where in the user's YAML, and what to do.
+//!
+//! Every error about user input is a [`Diagnostic`] that names the file,
+//! line and column, quotes the offending lines with the span underlined,
+//! and ends with a hint, compiler style:
+//!
+//! ```text
+//! ioc.yaml:12:11: error: entity 3 (`asyn.AsynIP`): parameter `port` expects an int, got "abc"
+//!    |
+//! 12 |     port: abc
+//!    |           ^^^
+//!    = hint: write a whole number, or a Jinja expression in `{{ }}`
+//! ```
+
+use std::fmt::Write as _;
+use std::path::Path;
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::source::{SourceFile, Span};
+
+/// How bad a diagnostic is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// The input is invalid; the command fails.
+    Error,
+    /// Worth knowing; the command goes on.
+    Warning,
+}
+
+/// One problem in the user's input.
+#[derive(Debug, Clone)]
+pub struct Diagnostic {
+    /// Error or warning.
+    pub severity: Severity,
+    /// The file the problem is in, when there is one.
+    pub source: Option<Arc<SourceFile>>,
+    /// Where in the file.
+    pub span: Option<Span>,
+    /// What is wrong, lower case, no trailing period.
+    pub message: String,
+    /// What to do about it.
+    pub hint: Option<String>,
+    /// Further context (e.g. the template line that failed).
+    pub notes: Vec<String>,
+}
+
+impl Diagnostic {
+    /// An error at a span of a file.
+    pub fn error(source: &Arc<SourceFile>, span: Span, message: impl Into<String>) -> Self {
+        Diagnostic {
+            severity: Severity::Error,
+            source: Some(source.clone()),
+            span: Some(span),
+            message: message.into(),
+            hint: None,
+            notes: Vec::new(),
+        }
+    }
+
+    /// An error about a file as a whole (or no file at all).
+    pub fn plain(source: Option<&Arc<SourceFile>>, message: impl Into<String>) -> Self {
+        Diagnostic {
+            severity: Severity::Error,
+            source: source.cloned(),
+            span: None,
+            message: message.into(),
+            hint: None,
+            notes: Vec::new(),
+        }
+    }
+
+    /// Adds a hint.
+    #[must_use]
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    /// Adds a note.
+    #[must_use]
+    pub fn with_note(mut self, note: impl Into<String>) -> Self {
+        self.notes.push(note.into());
+        self
+    }
+
+    /// Makes this a warning.
+    #[must_use]
+    pub fn warning(mut self) -> Self {
+        self.severity = Severity::Warning;
+        self
+    }
+
+    /// `file:line:col` (or just the file) of the diagnostic.
+    pub fn location(&self) -> String {
+        let file = self
+            .source
+            .as_ref()
+            .map(|s| display_path(&s.path))
+            .unwrap_or_default();
+        match (self.span, file.is_empty()) {
+            (Some(span), false) => {
+                let (l, c) = span.line_col();
+                format!("{file}:{l}:{c}")
+            }
+            (_, false) => file,
+            (_, true) => String::new(),
+        }
+    }
+
+    /// The human form: header line, quoted source with the span underlined, notes and hint.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        let level = match self.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        let loc = self.location();
+        if loc.is_empty() {
+            let _ = writeln!(out, "{level}: {}", self.message);
+        } else {
+            let _ = writeln!(out, "{loc}: {level}: {}", self.message);
+        }
+        if let (Some(src), Some(span)) = (&self.source, self.span) {
+            out.push_str(&snippet(src, span));
+        }
+        for note in &self.notes {
+            let _ = writeln!(out, "   = note: {note}");
+        }
+        if let Some(hint) = &self.hint {
+            let _ = writeln!(out, "   = hint: {hint}");
+        }
+        out
+    }
+
+    /// The machine form used by `--format json`.
+    pub fn to_json(&self) -> serde_json::Value {
+        let (line, col, end_line, end_col) = match self.span {
+            Some(s) => (
+                Some(s.start.line),
+                Some(s.start.col + 1),
+                Some(s.end.line),
+                Some(s.end.col + 1),
+            ),
+            None => (None, None, None, None),
+        };
+        serde_json::json!({
+            "severity": self.severity,
+            "file": self.source.as_ref().map(|s| display_path(&s.path)),
+            "line": line,
+            "column": col,
+            "end_line": end_line,
+            "end_column": end_col,
+            "message": self.message,
+            "hint": self.hint,
+            "notes": self.notes,
+        })
+    }
+}
+
+/// A path as we print it: as given, without a leading `./`.
+pub fn display_path(p: &Path) -> String {
+    let s = p.display().to_string();
+    s.strip_prefix("./").map(str::to_string).unwrap_or(s)
+}
+
+/// Quotes the lines of a span (at most four) with carets under the spanned text.
+fn snippet(src: &SourceFile, span: Span) -> String {
+    let first = span.start.line.max(1) as usize;
+    let mut last = (span.end.line as usize).max(first);
+    // a span that ends at column 0 of the next line does not cover that line
+    if last > first && span.end.col == 0 {
+        last -= 1;
+    }
+    let last = last.min(first + 3);
+    let width = last.to_string().len();
+    let mut out = String::new();
+    let _ = writeln!(out, "{:width$} |", "");
+    for line_no in first..=last {
+        let text = src.line_text(line_no);
+        let _ = writeln!(out, "{line_no:>width$} | {text}");
+        let len = text.chars().count();
+        let start = if line_no == first { span.start.col as usize } else { text.chars().take_while(|c| c.is_whitespace()).count() };
+        let end = if line_no == span.end.line as usize { (span.end.col as usize).min(len) } else { len };
+        let end = end.max(start + 1);
+        if start >= len && len > 0 && line_no != first {
+            continue;
+        }
+        let _ = writeln!(
+            out,
+            "{:width$} | {}{}",
+            "",
+            " ".repeat(start),
+            "^".repeat(end - start)
+        );
+    }
+    out
+}
+
+/// Several diagnostics at once: the error type of every stage that checks user input.
+#[derive(Debug, Clone, Default)]
+pub struct Diagnostics(pub Vec<Diagnostic>);
+
+impl Diagnostics {
+    /// Adds one.
+    pub fn push(&mut self, d: Diagnostic) {
+        self.0.push(d);
+    }
+
+    /// Whether any error (not just warnings) was found.
+    pub fn has_errors(&self) -> bool {
+        self.0.iter().any(|d| d.severity == Severity::Error)
+    }
+
+    /// Whether there are none at all.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// All of them, rendered for humans, separated by blank lines.
+    pub fn render(&self) -> String {
+        self.0
+            .iter()
+            .map(Diagnostic::render)
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+impl From<Diagnostic> for Diagnostics {
+    fn from(d: Diagnostic) -> Self {
+        Diagnostics(vec![d])
+    }
+}
+
+impl std::fmt::Display for Diagnostics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.render().trim_end())
+    }
+}
+
+impl std::error::Error for Diagnostics {}
+
+/// The closest of `candidates` to `name`, for "did you mean" hints.
+pub fn closest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let lower = name.to_lowercase();
+    candidates
+        .into_iter()
+        .map(|c| (strsim::jaro_winkler(&lower, &c.to_lowercase()), c))
+        .filter(|(score, _)| *score > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::Pos;
+
+    #[test]
+    fn renders_location_snippet_and_hint() {
+        let src = SourceFile::from_text("ioc.yaml", "entities:\n  - type: x\n    port: abc\n");
+        let span = Span {
+            start: Pos { line: 3, col: 10, index: 0 },
+            end: Pos { line: 3, col: 13, index: 0 },
+        };
+        let d = Diagnostic::error(&src, span, "bad port").with_hint("use a number");
+        assert_eq!(
+            d.render(),
+            "ioc.yaml:3:11: error: bad port\n  |\n3 |     port: abc\n  |           ^^^\n   = hint: use a number\n"
+        );
+    }
+
+    #[test]
+    fn suggests_close_names() {
+        assert_eq!(closest("asyn.AsynIp", ["asyn.AsynIP", "asyn.AsynSerial"]), Some("asyn.AsynIP"));
+        assert_eq!(closest("zzz", ["asyn.AsynIP"]), None);
+    }
+}

@@ -1,0 +1,28 @@
+//! Every environment variable iocforge reads, with ibek's meaning.
+//!
+//! ibek's names are kept so existing Dockerfiles and start scripts work
+//! unchanged; variables that only iocforge reads carry the `IOCFORGE_` prefix.
+
+/// Root of the EPICS tree in the container (`/epics` by default).
+pub const EPICS_ROOT: &str = "EPICS_ROOT";
+/// The generic IOC folder; `st.cmd` starts with `cd "$IOC"`.
+pub const IOC: &str = "IOC";
+/// The runtime folder; `st.cmd` loads `$RUNTIME_DIR/ioc.db`.
+pub const RUNTIME_DIR: &str = "RUNTIME_DIR";
+/// The IOC instance name.
+pub const IOC_NAME: &str = "IOC_NAME";
+/// Folder of support modules (`$EPICS_ROOT/support` by default).
+pub const SUPPORT: &str = "SUPPORT";
+/// Host architecture of the EPICS build (`linux-x86_64`).
+pub const EPICS_HOST_ARCH: &str = "EPICS_HOST_ARCH";
+/// Set to `true` to skip waiting for devices at start.
+pub const IBEK_DO_WAIT_DISABLE: &str = "IBEK_DO_WAIT_DISABLE";
+/// Template search path for database expansion (msi's `EPICS_DB_INCLUDE_PATH`).
+pub const EPICS_DB_INCLUDE_PATH: &str = "EPICS_DB_INCLUDE_PATH";
+/// Disable colour in diagnostics.
+pub const NO_COLOR: &str = "NO_COLOR";
+/// Hide progress bars.
+pub const IOCFORGE_NO_PROGRESS: &str = "IOCFORGE_NO_PROGRESS";
+
+/// The default `EPICS_ROOT` when the variable is not set.
+pub const DEFAULT_EPICS_ROOT: &str = "/epics/";

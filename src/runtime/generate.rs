@@ -1,0 +1,207 @@
+//! `runtime generate`: definitions + instance files → `st.cmd`, `ioc.subst`, `wait_list.yaml`.
+//!
+//! ibek's `do_generate`, step for step: definitions are read, the first
+//! instance file names `ioc_yaml_file_name`, each instance is validated and
+//! rendered (its `ioc_name` first), sub-entities and repeats are expanded,
+//! PVI rows are collected, then the boot script and the substitution file
+//! are rendered. Nothing is written here; the caller writes the returned
+//! [`OutputSet`].
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use indexmap::IndexMap;
+
+use crate::diag::{Diagnostic, Diagnostics};
+use crate::jinja::Scope;
+use crate::model::instance::read_instance;
+use crate::model::support::{read_support, Database, SupportModule};
+use crate::output::OutputSet;
+use crate::render::subst::{render_substitution, Row};
+use crate::render::wait::render_wait_list;
+use crate::render::render_startup;
+use crate::resolve::{Entity, Registry, Resolver};
+use crate::source::{self, SourceFile};
+
+/// Settings of one generation.
+#[derive(Debug, Clone)]
+pub struct GenerateOptions {
+    /// Add PVI template rows (ibek's `--pvi`, on by default).
+    pub pvi: bool,
+    /// The `cd` target in `st.cmd` (ibek uses `$IOC`).
+    pub ioc_dir: String,
+    /// Where `st.cmd` loads `ioc.db` from (ibek uses `$RUNTIME_DIR`).
+    pub runtime_dir: String,
+}
+
+impl GenerateOptions {
+    /// Options from the environment, as ibek reads it.
+    pub fn from_env(pvi: bool) -> Self {
+        GenerateOptions {
+            pvi,
+            ioc_dir: std::env::var(crate::env::IOC).unwrap_or_default(),
+            runtime_dir: std::env::var(crate::env::RUNTIME_DIR).unwrap_or_default(),
+        }
+    }
+}
+
+/// What a generation produced.
+#[derive(Debug, Clone)]
+pub struct Generated {
+    /// The files to write.
+    pub files: OutputSet,
+    /// The database rows of `ioc.subst`, for database expansion.
+    pub rows: Vec<Row>,
+    /// The rendered IOC name.
+    pub ioc_name: String,
+}
+
+/// Reads a YAML file into a node tree, with a diagnostic on failure.
+pub fn load_yaml(path: &Path) -> Result<(Arc<SourceFile>, source::Node), Diagnostic> {
+    let src = SourceFile::read(path).map_err(|e| {
+        Diagnostic::plain(None, format!("cannot read `{}`: {}", path.display(), io_reason(&e)))
+            .with_hint("check the path")
+    })?;
+    let root = source::parse(&src.text).map_err(|e| {
+        let mut d = Diagnostic::error(&src, e.span, e.message.clone());
+        d.hint = e.hint.clone();
+        d
+    })?;
+    Ok((src, root))
+}
+
+/// The reason of an I/O error without the path fs_err adds.
+pub fn io_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file or directory".into(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        _ => e
+            .get_ref()
+            .and_then(|inner| inner.source())
+            .map_or_else(|| e.to_string(), ToString::to_string),
+    }
+}
+
+/// Reads all definition files; every problem of every file is reported.
+pub fn load_definitions(paths: &[PathBuf]) -> Result<Vec<SupportModule>, Diagnostics> {
+    let mut diags = Diagnostics::default();
+    let mut modules = Vec::new();
+    for path in paths {
+        match load_yaml(path) {
+            Ok((src, root)) => {
+                if let Some(m) = read_support(&root, &src, &mut diags) {
+                    modules.push(m);
+                }
+            }
+            Err(d) => diags.push(d),
+        }
+    }
+    if diags.has_errors() {
+        return Err(diags);
+    }
+    Ok(modules)
+}
+
+/// Runs the whole generation over already loaded definitions.
+pub fn generate(
+    instances: &[PathBuf],
+    modules: &[SupportModule],
+    opts: &GenerateOptions,
+) -> Result<Generated, Diagnostics> {
+    let registry = Registry::new(modules);
+    let mut resolver = Resolver::new(&registry);
+    let mut diags = Diagnostics::default();
+    if let Some(first) = instances.first() {
+        let stem = first.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        resolver.engine.globals().set_file_name(&stem);
+    }
+    let mut entities = Vec::new();
+    let mut ioc_name = String::new();
+    for (i, path) in instances.iter().enumerate() {
+        let (src, root) = match load_yaml(path) {
+            Ok(x) => x,
+            Err(d) => {
+                diags.push(d);
+                return Err(diags);
+            }
+        };
+        let Some(doc) = read_instance(&root, &src, &mut diags) else {
+            return Err(diags);
+        };
+        let (name, mut found) = resolver.load_instance(&doc, &mut diags);
+        if i == 0 {
+            ioc_name = name;
+        }
+        entities.append(&mut found);
+        if diags.has_errors() {
+            // ibek stops at the first instance file that fails validation
+            return Err(diags);
+        }
+    }
+    let all = resolver.expand(entities, &mut diags);
+    if diags.has_errors() {
+        return Err(diags);
+    }
+    let discrete: Vec<Entity> = all.iter().filter(|e| e.model().is_some()).cloned().collect();
+    let pvi_rows = if opts.pvi {
+        collect_pvi(&mut resolver, &discrete).map_err(Diagnostics::from)?
+    } else {
+        Vec::new()
+    };
+    let mut files = OutputSet::default();
+    let st_cmd = render_startup(&mut resolver, &discrete, &opts.ioc_dir, &opts.runtime_dir)
+        .map_err(Diagnostics::from)?;
+    let subst = render_substitution(&mut resolver, &discrete, &pvi_rows).map_err(Diagnostics::from)?;
+    files.insert("st.cmd", st_cmd);
+    files.insert("ioc.subst", subst.render().map_err(Diagnostics::from)?);
+    if let Some(w) = render_wait_list(&all) {
+        files.insert("wait_list.yaml", w);
+    }
+    Ok(Generated {
+        files,
+        rows: subst.rows(),
+        ioc_name,
+    })
+}
+
+/// The PVI template rows (ibek's `generate_pvi`, without writing screens):
+/// every entity whose model has `pvi` has its `yaml_path` rendered, and those
+/// with `pv: true` add a `DEVICE.pvi.template` row with their `ui_macros`.
+fn collect_pvi(resolver: &mut Resolver<'_>, entities: &[Entity]) -> Result<Vec<(Database, Entity)>, Diagnostic> {
+    let mut rows = Vec::new();
+    for e in entities {
+        let Some(model) = e.model() else { continue };
+        let Some(pvi) = &model.pvi else { continue };
+        let scope = Scope::Record(e.record.clone());
+        let rel = resolver.engine.render_str(&pvi.yaml_path, &scope).map_err(|err| {
+            Diagnostic::error(&model.source, pvi.span, format!("{}: could not render the pvi `yaml_path`: {}", e.origin.label, err.message))
+        })?;
+        let file_name = Path::new(&rel).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let device = file_name.split('.').next().unwrap_or_default().to_string();
+        let macros: IndexMap<String, Option<String>> = pvi.ui_macros.clone().unwrap_or_default();
+        if pvi.pv {
+            rows.push((
+                Database {
+                    file: format!("{device}.pvi.template"),
+                    enabled: "True".into(),
+                    args: macros.clone(),
+                    span: pvi.span,
+                },
+                e.clone(),
+            ));
+        }
+        if pvi.ui_index {
+            // rendered for its side effects and errors, as ibek renders the index macros
+            for (k, v) in &macros {
+                let text = v.clone().unwrap_or_else(|| format!("{{{{ {k} }}}}"));
+                resolver
+                    .engine
+                    .render_value(&minijinja::Value::from(text.as_str()), &scope, None)
+                    .map_err(|err| {
+                        Diagnostic::error(&model.source, pvi.span, format!("{}: could not render pvi macro `{k}`: {}", e.origin.label, err.message))
+                    })?;
+            }
+        }
+    }
+    Ok(rows)
+}

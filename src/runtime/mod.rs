@@ -1,0 +1,3 @@
+//! The container runtime: generating the IOC's boot files and starting it.
+
+pub mod generate;
