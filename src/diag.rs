@@ -166,36 +166,26 @@ pub fn display_path(p: &Path) -> String {
     s.strip_prefix("./").map(str::to_string).unwrap_or(s)
 }
 
-/// Quotes the lines of a span (at most four) with carets under the spanned text.
+/// Quotes the first line of a span with carets under the spanned text.
+///
+/// A span over several lines (a whole entity, say) is shown by its first
+/// line only: the header already says what is wrong with it.
 fn snippet(src: &SourceFile, span: Span) -> String {
-    let first = span.start.line.max(1) as usize;
-    let mut last = (span.end.line as usize).max(first);
-    // a span that ends at column 0 of the next line does not cover that line
-    if last > first && span.end.col == 0 {
-        last -= 1;
-    }
-    let last = last.min(first + 3);
-    let width = last.to_string().len();
+    let line_no = span.start.line.max(1) as usize;
+    let text = src.line_text(line_no);
+    let len = text.chars().count();
+    let start = (span.start.col as usize).min(len);
+    let end = if span.end.line == span.start.line {
+        (span.end.col as usize).min(len)
+    } else {
+        text.trim_end().chars().count()
+    };
+    let end = end.max(start + 1);
+    let width = line_no.to_string().len();
     let mut out = String::new();
     let _ = writeln!(out, "{:width$} |", "");
-    for line_no in first..=last {
-        let text = src.line_text(line_no);
-        let _ = writeln!(out, "{line_no:>width$} | {text}");
-        let len = text.chars().count();
-        let start = if line_no == first { span.start.col as usize } else { text.chars().take_while(|c| c.is_whitespace()).count() };
-        let end = if line_no == span.end.line as usize { (span.end.col as usize).min(len) } else { len };
-        let end = end.max(start + 1);
-        if start >= len && len > 0 && line_no != first {
-            continue;
-        }
-        let _ = writeln!(
-            out,
-            "{:width$} | {}{}",
-            "",
-            " ".repeat(start),
-            "^".repeat(end - start)
-        );
-    }
+    let _ = writeln!(out, "{line_no:>width$} | {text}");
+    let _ = writeln!(out, "{:width$} | {}{}", "", " ".repeat(start), "^".repeat(end - start));
     out
 }
 

@@ -571,6 +571,12 @@ pub fn unknown_method(
     method: &str,
     args: &[Value],
 ) -> Result<Value, Error> {
+    if value.is_undefined() {
+        return Err(Error::new(
+            ErrorKind::UndefinedError,
+            format!("cannot call `{method}` on an undefined value"),
+        ));
+    }
     if let Some(s) = value.as_str() {
         return str_method(s, method, args);
     }

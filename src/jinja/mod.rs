@@ -13,6 +13,7 @@
 pub mod filters;
 pub mod literal;
 pub mod methods;
+pub mod names;
 pub mod objects;
 pub mod ops;
 pub mod pyfmt;
@@ -39,6 +40,8 @@ pub struct TemplateError {
     pub line: Option<usize>,
     /// Whether the template could not even be parsed.
     pub syntax: bool,
+    /// What to do about it, when we can tell.
+    pub hint: Option<String>,
 }
 
 impl TemplateError {
@@ -67,6 +70,15 @@ impl TemplateError {
             message,
             line: e.line(),
             syntax: kind == ErrorKind::SyntaxError,
+            hint: None,
+        }
+    }
+
+    /// Adds the hint to a diagnostic built from this error.
+    pub fn hint_into(&self, d: crate::diag::Diagnostic) -> crate::diag::Diagnostic {
+        match &self.hint {
+            Some(h) => d.with_hint(h.clone()),
+            None => d,
         }
     }
 
@@ -76,6 +88,7 @@ impl TemplateError {
             message: message.into(),
             line: None,
             syntax: false,
+            hint: None,
         }
     }
 }
@@ -450,9 +463,45 @@ impl Engine {
             .env
             .get_template(&name)
             .map_err(|e| TemplateError::from_minijinja(&e))?;
+        let ctx = Arc::new(ctx);
         template
-            .render(Value::from_object(ctx))
-            .map_err(|e| TemplateError::from_minijinja(&e))
+            .render(Value::from_dyn_object(ctx.clone()))
+            .map_err(|e| {
+                let mut err = TemplateError::from_minijinja(&e);
+                if e.kind() == ErrorKind::UndefinedError {
+                    self.name_undefined(&text, &ctx, &mut err);
+                }
+                err
+            })
+    }
+
+    /// Replaces minijinja's "undefined value" with the name Jinja2 would give.
+    fn name_undefined(&self, text: &str, ctx: &Arc<RenderContext>, err: &mut TemplateError) {
+        let mut known: Vec<String> = ctx.scope.keys();
+        known.extend(ctx.variables.keys().cloned());
+        known.extend(["_global", "ioc_name", "ioc_yaml_file_name"].map(String::from));
+        let globals: Vec<String> = self.env.globals().map(|(k, _)| k.to_string()).collect();
+        let missing = names::free_names(text)
+            .into_iter()
+            .find(|n| !known.contains(n) && !globals.contains(n) && ctx.get_value(&Value::from(n.as_str())).is_none());
+        match missing {
+            Some(name) => {
+                err.message = format!("'{name}' is undefined");
+                let visible: Vec<&str> = known
+                    .iter()
+                    .map(String::as_str)
+                    .filter(|k| !k.starts_with('_') || *k == "_global")
+                    .collect();
+                err.hint = Some(match crate::diag::closest(&name, visible.iter().copied()) {
+                    Some(c) => format!("did you mean `{c}`?"),
+                    None if name == "__utils__" => "ibek 4 calls the helper object `_global` (`_global.get_env(...)`), not `__utils__`".to_string(),
+                    None => format!("the names available here are: {}", visible.join(", ")),
+                });
+            }
+            None => {
+                err.message = "an attribute or item used here is undefined".into();
+            }
+        }
     }
 
     /// ibek's `UTILS.render(context, value, typ)`: strings are rendered and

@@ -37,7 +37,7 @@ pub fn read_instance(
 ) -> Option<InstanceDoc> {
     let Some(entries) = root.map_entries() else {
         let what = match root.kind {
-            NodeKind::Null => "the file is empty".to_string(),
+            NodeKind::Null => "the file holds no YAML document (it is empty or only comments)".to_string(),
             _ => format!("the top level is {}, not a mapping", root.type_name()),
         };
         diags.push(

@@ -27,11 +27,11 @@ fn render_error(entity: &Entity, what: &str, text: &str, span: crate::source::Sp
     let src = entity
         .model()
         .map_or_else(|| entity.origin.source.clone(), |m| m.source.clone());
-    let mut d = Diagnostic::error(
+    let mut d = e.hint_into(Diagnostic::error(
         &src,
         span,
         format!("{}: could not render {what}: {}", entity.origin.label, e.message),
-    )
+    ))
     .with_note(format!(
         "the entity is defined at {}:{}",
         crate::diag::display_path(&entity.origin.source.path),

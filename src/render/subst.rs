@@ -111,7 +111,7 @@ impl SubstBuilder {
                 .engine
                 .render_value(&minijinja::Value::from(text.as_str()), &scope, None)
                 .map_err(|e| {
-                    let mut d = db_error(entity, db.span, format!("could not render arg `{key}` of database `{filename}`: {}", e.message));
+                    let mut d = e.hint_into(db_error(entity, db.span, format!("could not render arg `{key}` of database `{filename}`: {}", e.message)));
                     if let Some(note) = template_note(&text, &e) {
                         d = d.with_note(note);
                     }

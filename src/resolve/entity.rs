@@ -339,7 +339,7 @@ impl Resolver<'_> {
         let mut value = value;
         if let Some(text) = value.as_str().map(str::to_string) {
             value = self.engine.render_value(&value, scope, typ).map_err(|e| {
-                let mut d = locate(self, format!("could not render `{name}`: {}", e.message));
+                let mut d = e.hint_into(locate(self, format!("could not render `{name}`: {}", e.message)));
                 if let Some(note) = template_note(&text, &e) {
                     d = d.with_note(note);
                 }
@@ -349,7 +349,7 @@ impl Resolver<'_> {
         if typ == Some("object") {
             if let Some(id) = value.as_str().map(str::to_string) {
                 match self.ids.get(&id) {
-                    Some(target) => value = Value::from_dyn_object(target.clone()),
+                    Some((target, _)) => value = Value::from_dyn_object(target.clone()),
                     None => {
                         let known: Vec<&str> = self.ids.keys().map(String::as_str).collect();
                         let hint = match closest(&id, known.iter().copied()) {
@@ -365,11 +365,18 @@ impl Resolver<'_> {
         entity.record.set(name, value.clone());
         if typ == Some("id") {
             let id = crate::jinja::pyfmt::py_str(&value).unwrap_or_default();
-            if self.ids.contains_key(&id) {
+            if let Some((_, first)) = self.ids.get(&id) {
                 return Err(locate(self, format!("duplicate id `{id}`"))
+                    .with_note(format!("`{id}` is already the id of the entity at {first}"))
                     .with_hint("every id in an IOC instance must be unique; rename one of them"));
             }
-            self.ids.insert(id, entity.record.clone());
+            let (src, span) = input
+                .spans
+                .get(name)
+                .cloned()
+                .unwrap_or_else(|| (input.origin.source.clone(), input.origin.span));
+            let at = format!("{}:{}", crate::diag::display_path(&src.path), span.start.line);
+            self.ids.insert(id, (entity.record.clone(), at));
         }
         Ok(())
     }

@@ -125,7 +125,8 @@ pub struct Resolver<'r> {
     registry: &'r Registry,
     /// The template engine (its `_global` state lives for the whole run).
     pub engine: Engine,
-    ids: IndexMap<String, Arc<Record>>,
+    /// id → the entity's attributes and where the id was given (`file:line`).
+    ids: IndexMap<String, (Arc<Record>, String)>,
 }
 
 enum Pending {
@@ -173,11 +174,11 @@ impl<'r> Resolver<'r> {
                 }
             },
             Err(e) => {
-                diags.push(Diagnostic::error(
+                diags.push(e.hint_into(Diagnostic::error(
                     src,
                     doc.ioc_name.span,
                     format!("could not render `ioc_name`: {}", e.message),
-                ));
+                )));
                 String::new()
             }
         };
@@ -249,7 +250,7 @@ impl<'r> Resolver<'r> {
                     rendered.insert(k, r);
                 }
                 Err(e) => {
-                    let mut d = Diagnostic::error(&src, span, format!("{}: could not render `{k}`: {}", origin.label, e.message));
+                    let mut d = e.hint_into(Diagnostic::error(&src, span, format!("{}: could not render `{k}`: {}", origin.label, e.message)));
                     if let Some(note) = text.as_deref().and_then(|t| entity::template_note(t, &e)) {
                         d = d.with_note(note);
                     }

@@ -54,3 +54,52 @@ pub fn shared() -> PathBuf {
 pub fn iocforge() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_iocforge"))
 }
+
+/// Copies a directory tree.
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in walkdir::WalkDir::new(from).min_depth(1) {
+        let entry = entry.unwrap();
+        let rel = entry.path().strip_prefix(from).unwrap();
+        let dest = to.join(rel);
+        if entry.file_type().is_dir() {
+            std::fs::create_dir_all(&dest).unwrap();
+        } else {
+            std::fs::copy(entry.path(), &dest).unwrap();
+        }
+    }
+}
+
+/// The files of a folder as name → bytes (top level only).
+pub fn read_files(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    let mut out = std::collections::BTreeMap::new();
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            if e.file_type().map(|t| t.is_file()).unwrap_or(false) {
+                out.insert(
+                    e.file_name().to_string_lossy().into_owned(),
+                    std::fs::read(e.path()).unwrap(),
+                );
+            }
+        }
+    }
+    out
+}
+
+/// A unified-ish diff of two texts for assertion messages (first differing lines).
+pub fn first_difference(a: &[u8], b: &[u8]) -> String {
+    let a = String::from_utf8_lossy(a);
+    let b = String::from_utf8_lossy(b);
+    for (i, (x, y)) in a.lines().zip(b.lines()).enumerate() {
+        if x != y {
+            return format!("line {}:\n  expected: {x:?}\n  actual:   {y:?}", i + 1);
+        }
+    }
+    format!(
+        "lengths differ: expected {} lines, actual {} lines (trailing newline: {} vs {})",
+        a.lines().count(),
+        b.lines().count(),
+        a.ends_with('\n'),
+        b.ends_with('\n')
+    )
+}
