@@ -185,7 +185,13 @@ fn snippet(src: &SourceFile, span: Span) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{:width$} |", "");
     let _ = writeln!(out, "{line_no:>width$} | {text}");
-    let _ = writeln!(out, "{:width$} | {}{}", "", " ".repeat(start), "^".repeat(end - start));
+    let _ = writeln!(
+        out,
+        "{:width$} | {}{}",
+        "",
+        " ".repeat(start),
+        "^".repeat(end - start)
+    );
     out
 }
 
@@ -253,8 +259,16 @@ mod tests {
     fn renders_location_snippet_and_hint() {
         let src = SourceFile::from_text("ioc.yaml", "entities:\n  - type: x\n    port: abc\n");
         let span = Span {
-            start: Pos { line: 3, col: 10, index: 0 },
-            end: Pos { line: 3, col: 13, index: 0 },
+            start: Pos {
+                line: 3,
+                col: 10,
+                index: 0,
+            },
+            end: Pos {
+                line: 3,
+                col: 13,
+                index: 0,
+            },
         };
         let d = Diagnostic::error(&src, span, "bad port").with_hint("use a number");
         assert_eq!(
@@ -265,7 +279,10 @@ mod tests {
 
     #[test]
     fn suggests_close_names() {
-        assert_eq!(closest("asyn.AsynIp", ["asyn.AsynIP", "asyn.AsynSerial"]), Some("asyn.AsynIP"));
+        assert_eq!(
+            closest("asyn.AsynIp", ["asyn.AsynIP", "asyn.AsynSerial"]),
+            Some("asyn.AsynIP")
+        );
         assert_eq!(closest("zzz", ["asyn.AsynIP"]), None);
     }
 }

@@ -35,8 +35,7 @@ pub fn write_folder(folder: &Path, set: &OutputSet) -> io::Result<()> {
     fs_err::create_dir_all(&parent)?;
     let name = folder
         .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "output".into());
+        .map_or_else(|| "output".into(), |n| n.to_string_lossy().into_owned());
     let staging = tempfile::Builder::new()
         .prefix(&format!(".{name}.iocforge-new-"))
         .tempdir_in(&parent)?;

@@ -24,8 +24,8 @@ fn assert_same_files(case: &str, expected_dir: &Path, out_dir: &Path, names: &[&
         if !want.exists() {
             continue;
         }
-        let want = std::fs::read(&want).unwrap();
-        let got = std::fs::read(out_dir.join(name))
+        let want = fs_err::read(&want).unwrap();
+        let got = fs_err::read(out_dir.join(name))
             .unwrap_or_else(|_| panic!("{case}: {name} was not written"));
         assert!(
             want == got,
@@ -39,15 +39,18 @@ fn assert_same_files(case: &str, expected_dir: &Path, out_dir: &Path, names: &[&
 #[test]
 fn ibek_samples_match_byte_for_byte() {
     let samples = common::shared().join("conformance/ibek-samples");
-    let tsv = std::fs::read_to_string(samples.join("cases.tsv")).unwrap();
+    let tsv = fs_err::read_to_string(samples.join("cases.tsv")).unwrap();
     let mut n = 0;
-    for line in tsv.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()) {
+    for line in tsv
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+    {
         let cols: Vec<&str> = line.split('\t').collect();
         let (case, instance, defs) = (cols[0], cols[1], cols[2]);
         let root = tempfile::tempdir().unwrap();
         common::copy_dir(&samples.join("epics-root"), root.path());
-        std::fs::create_dir_all(root.path().join("runtime")).unwrap();
-        std::fs::create_dir_all(root.path().join("opi")).unwrap();
+        fs_err::create_dir_all(root.path().join("runtime")).unwrap();
+        fs_err::create_dir_all(root.path().join("opi")).unwrap();
         let out = tempfile::tempdir().unwrap();
         let out_dir = out.path().join("out");
         let mut args = vec!["runtime", "generate", instance];
@@ -93,7 +96,10 @@ fn ibek_sample_failures_are_reported() {
         ),
         (
             "iocs/bad_ref.ibek.ioc.yaml",
-            &["support/asyn.ibek.support.yaml", "support/motorSim.ibek.support.yaml"],
+            &[
+                "support/asyn.ibek.support.yaml",
+                "support/motorSim.ibek.support.yaml",
+            ],
             "object `controllerOnePort_BAD_REF` not found",
         ),
         (
@@ -116,30 +122,31 @@ fn ibek_sample_failures_are_reported() {
         let r = iocforge(&samples, &args, &[]);
         let stderr = String::from_utf8_lossy(&r.stderr);
         assert_eq!(r.status.code(), Some(1), "{instance}: exit code\n{stderr}");
-        assert!(stderr.contains(message), "{instance}: expected {message:?} in\n{stderr}");
+        assert!(
+            stderr.contains(message),
+            "{instance}: expected {message:?} in\n{stderr}"
+        );
         assert!(!o.exists(), "{instance}: no output folder is left behind");
     }
 }
 
 /// The environment of a case: its `env` file, or the `# env:` line of a bad variant's `cmd`.
 fn env_of(case: &Path) -> Vec<(String, String)> {
-    let pairs: Vec<String> = match std::fs::read_to_string(case.join("env")) {
-        Ok(text) => text
-            .lines()
+    let pairs: Vec<String> = if let Ok(text) = fs_err::read_to_string(case.join("env")) {
+        text.lines()
             .filter(|l| !l.starts_with('#'))
             .map(str::to_string)
-            .collect(),
-        Err(_) => {
-            let cmd = std::fs::read_to_string(case.join("cmd")).unwrap();
-            let line = cmd.lines().find(|l| l.starts_with("# env:")).unwrap_or("");
-            line.trim_start_matches("# env:")
-                .split(';')
-                .next()
-                .unwrap_or("")
-                .split_whitespace()
-                .map(str::to_string)
-                .collect()
-        }
+            .collect()
+    } else {
+        let cmd = fs_err::read_to_string(case.join("cmd")).unwrap();
+        let line = cmd.lines().find(|l| l.starts_with("# env:")).unwrap_or("");
+        line.trim_start_matches("# env:")
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .split_whitespace()
+            .map(str::to_string)
+            .collect()
     };
     pairs
         .iter()
@@ -156,8 +163,8 @@ fn run_cmd_file(case: &Path, cmd_file: &Path) -> (Output, tempfile::TempDir) {
     let out = tempfile::tempdir().unwrap();
     let root = tempfile::tempdir().unwrap();
     let out_dir = out.path().join("out");
-    std::fs::create_dir_all(&out_dir).unwrap();
-    let text = std::fs::read_to_string(cmd_file).unwrap();
+    fs_err::create_dir_all(&out_dir).unwrap();
+    let text = fs_err::read_to_string(cmd_file).unwrap();
     let line = text
         .lines()
         .find(|l| l.starts_with("ibek runtime"))
@@ -165,7 +172,8 @@ fn run_cmd_file(case: &Path, cmd_file: &Path) -> (Output, tempfile::TempDir) {
     let line = line.replace("<OUT>", out_dir.to_str().unwrap());
     let args: Vec<&str> = line.split_whitespace().skip(1).collect();
     let env = env_of(case);
-    let mut env_refs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let mut env_refs: Vec<(&str, &str)> =
+        env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let root_s = root.path().to_str().unwrap().to_string();
     env_refs.push(("EPICS_ROOT", &root_s));
     let r = iocforge(case, &args, &env_refs);
@@ -178,20 +186,29 @@ fn run_cmd_file(case: &Path, cmd_file: &Path) -> (Output, tempfile::TempDir) {
 fn real_world_cases_match_ibek() {
     let cases = common::shared().join("conformance/real-world/cases");
     let mut n = 0;
-    for entry in std::fs::read_dir(&cases).unwrap() {
+    for entry in fs_err::read_dir(&cases).unwrap() {
         let case = entry.unwrap().path();
         let name = case.file_name().unwrap().to_string_lossy().into_owned();
         let (r, out) = run_cmd_file(&case, &case.join("cmd"));
         let expected = case.join("expected");
         if expected.join("ERROR").exists() {
-            assert_eq!(r.status.code(), Some(1), "{name}: ibek failed, iocforge must too");
+            assert_eq!(
+                r.status.code(),
+                Some(1),
+                "{name}: ibek failed, iocforge must too"
+            );
         } else {
             assert!(
                 r.status.success(),
                 "{name}: iocforge failed:\n{}",
                 String::from_utf8_lossy(&r.stderr)
             );
-            assert_same_files(&name, &expected, &out.path().join("out"), &["st.cmd", "ioc.subst", "wait_list.yaml"]);
+            assert_same_files(
+                &name,
+                &expected,
+                &out.path().join("out"),
+                &["st.cmd", "ioc.subst", "wait_list.yaml"],
+            );
         }
         n += 1;
     }
@@ -203,22 +220,37 @@ fn real_world_cases_match_ibek() {
 fn real_world_bad_variants_get_ibeks_verdict() {
     let bad = common::shared().join("conformance/real-world/bad");
     let mut n = 0;
-    for entry in std::fs::read_dir(&bad).unwrap() {
+    for entry in fs_err::read_dir(&bad).unwrap() {
         let case = entry.unwrap().path();
         if !case.is_dir() {
             continue;
         }
         let name = case.file_name().unwrap().to_string_lossy().into_owned();
-        let verdict = std::fs::read_to_string(case.join("verdict")).unwrap();
+        let verdict = fs_err::read_to_string(case.join("verdict")).unwrap();
         let accepted = verdict.contains("accepted: yes");
         let (r, out) = run_cmd_file(&case, &case.join("cmd"));
         let stderr = String::from_utf8_lossy(&r.stderr);
         if accepted {
-            assert!(r.status.success(), "{name}: ibek accepts it, iocforge must too:\n{stderr}");
-            assert_same_files(&name, &case.join("ibek_output"), &out.path().join("out"), &["st.cmd", "ioc.subst"]);
+            assert!(
+                r.status.success(),
+                "{name}: ibek accepts it, iocforge must too:\n{stderr}"
+            );
+            assert_same_files(
+                &name,
+                &case.join("ibek_output"),
+                &out.path().join("out"),
+                &["st.cmd", "ioc.subst"],
+            );
         } else {
-            assert_eq!(r.status.code(), Some(1), "{name}: ibek rejects it, iocforge must too:\n{stderr}");
-            assert!(stderr.contains("instance/ioc.yaml"), "{name}: the message names the file:\n{stderr}");
+            assert_eq!(
+                r.status.code(),
+                Some(1),
+                "{name}: ibek rejects it, iocforge must too:\n{stderr}"
+            );
+            assert!(
+                stderr.contains("instance/ioc.yaml"),
+                "{name}: the message names the file:\n{stderr}"
+            );
         }
         n += 1;
     }

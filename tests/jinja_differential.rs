@@ -1,13 +1,13 @@
 //! Every template case in `tests/jinja/cases.txt` renders the same through
-//! iocforge's engine as through ibek's own `UTILS.render` on CPython Jinja2.
+//! iocforge's engine as through ibek's own `UTILS.render` on `CPython` Jinja2.
 
 mod common;
 
 use std::process::Command;
 
-use iocforge::jinja::{pyfmt, Engine, Scope};
-use iocforge::jinja::{PyList};
 use iocforge::jinja::minijinja::value::Value;
+use iocforge::jinja::PyList;
+use iocforge::jinja::{pyfmt, Engine, Scope};
 
 fn context() -> Scope {
     let mut m = indexmap::IndexMap::new();
@@ -16,12 +16,18 @@ fn context() -> Scope {
     m.insert("f".into(), Value::from(2.5));
     m.insert("s".into(), Value::from("abc"));
     m.insert("b".into(), Value::from(true));
-    m.insert("l".into(), list(vec![Value::from(1), Value::from(2), Value::from("x")]));
+    m.insert(
+        "l".into(),
+        list(vec![Value::from(1), Value::from(2), Value::from("x")]),
+    );
     m.insert(
         "d".into(),
         Value::from_pairs(vec![
             (Value::from("a"), Value::from(1)),
-            (Value::from("b"), list(vec![Value::from(1.5), Value::from(())])),
+            (
+                Value::from("b"),
+                list(vec![Value::from(1.5), Value::from(())]),
+            ),
         ]),
     );
     m.insert("nothing".into(), Value::from(()));
@@ -52,9 +58,13 @@ fn templates_render_as_jinja2_renders_them() {
         .env("HOME", "/home/test")
         .output()
         .expect("run the ibek oracle");
-    assert!(out.status.success(), "oracle failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "oracle failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let expected: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
-    let text = std::fs::read_to_string(&cases_path).unwrap();
+    let text = fs_err::read_to_string(&cases_path).unwrap();
     let blocks: Vec<&str> = text.split("\n----\n").collect();
     assert_eq!(blocks.len(), expected.len());
     std::env::set_var("HOME", "/home/test");
@@ -64,19 +74,27 @@ fn templates_render_as_jinja2_renders_them() {
         let typ = head.trim_start_matches("typ=");
         // a fresh engine per case, as the oracle resets UTILS per case
         let mut engine = Engine::new();
-        let got = engine.render_value(&Value::from(template), &context(), (!typ.is_empty()).then_some(typ));
+        let got = engine.render_value(
+            &Value::from(template),
+            &context(),
+            (!typ.is_empty()).then_some(typ),
+        );
         let ok = exp["ok"].as_bool().unwrap();
         match (&got, ok) {
             (Ok(v), true) => {
                 let want = exp["out"].as_str().unwrap();
                 if describe(v) != want {
-                    failures.push(format!("case {i}: {template:?}\n  jinja2:   {want:?}\n  iocforge: {:?}", describe(v)));
+                    failures.push(format!(
+                        "case {i}: {template:?}\n  jinja2:   {want:?}\n  iocforge: {:?}",
+                        describe(v)
+                    ));
                 }
             }
             (Err(_), false) => {}
             (Ok(v), false) => failures.push(format!(
                 "case {i}: {template:?}\n  jinja2 fails ({}) but iocforge gives {:?}",
-                exp["err"], describe(v)
+                exp["err"],
+                describe(v)
             )),
             (Err(e), true) => failures.push(format!(
                 "case {i}: {template:?}\n  jinja2 gives {:?} but iocforge fails: {}",
@@ -84,5 +102,11 @@ fn templates_render_as_jinja2_renders_them() {
             )),
         }
     }
-    assert!(failures.is_empty(), "{} of {} cases differ:\n{}", failures.len(), blocks.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases differ:\n{}",
+        failures.len(),
+        blocks.len(),
+        failures.join("\n")
+    );
 }

@@ -12,13 +12,15 @@ use crate::runtime::generate::{generate, load_definitions, GenerateOptions};
 #[derive(Debug, Subcommand)]
 pub enum RuntimeCommand {
     /// Generate st.cmd and ioc.subst from one instance file (ibek's LEGACY `generate`)
-    #[command(after_long_help = "Example:\n  iocforge runtime generate config/ioc.yaml /epics/ibek-defs/*.ibek.support.yaml -o /epics/runtime")]
+    #[command(
+        after_long_help = "Example:\n  iocforge runtime generate config/ioc.yaml /epics/ibek-defs/*.ibek.support.yaml -o /epics/runtime"
+    )]
     Generate(GenerateArgs),
     /// Generate st.cmd and ioc.subst from ioc.yaml plus runtime.yaml
     ///
-    /// Instance files are the `-i` files followed by CONFIG_FOLDER/ioc.yaml and
-    /// CONFIG_FOLDER/runtime.yaml where they exist. Without --definitions, all
-    /// *ibek.support.yaml under $EPICS_ROOT/ibek-defs and CONFIG_FOLDER are used.
+    /// Instance files are the `-i` files followed by `CONFIG_FOLDER/ioc.yaml` and
+    /// `CONFIG_FOLDER/runtime.yaml` where they exist. Without --definitions, all
+    /// *ibek.support.yaml under $EPICS_ROOT/ibek-defs and `CONFIG_FOLDER` are used.
     #[command(after_long_help = "Example:\n  iocforge runtime generate2 /epics/ioc/config")]
     Generate2(Generate2Args),
 }
@@ -31,7 +33,8 @@ pub fn default_runtime_dir() -> PathBuf {
 /// `$EPICS_ROOT`, `/epics/` when unset.
 pub fn epics_root() -> PathBuf {
     PathBuf::from(
-        std::env::var(crate::env::EPICS_ROOT).unwrap_or_else(|_| crate::env::DEFAULT_EPICS_ROOT.into()),
+        std::env::var(crate::env::EPICS_ROOT)
+            .unwrap_or_else(|_| crate::env::DEFAULT_EPICS_ROOT.into()),
     )
 }
 
@@ -60,7 +63,7 @@ pub struct GenerateArgs {
     /// Support module definition files (*.ibek.support.yaml)
     #[arg(required = true)]
     definitions: Vec<PathBuf>,
-    /// The folder to write st.cmd and ioc.subst to [default: $EPICS_ROOT/runtime]
+    /// The folder to write st.cmd and ioc.subst to [default: $`EPICS_ROOT/runtime`]
     #[arg(short, long)]
     output: Option<PathBuf>,
     #[command(flatten)]
@@ -78,7 +81,7 @@ pub struct Generate2Args {
     /// Support module definition files (default: all under $EPICS_ROOT/ibek-defs and the config folder)
     #[arg(long)]
     definitions: Vec<PathBuf>,
-    /// The folder to write st.cmd and ioc.subst to [default: $EPICS_ROOT/runtime]
+    /// The folder to write st.cmd and ioc.subst to [default: $`EPICS_ROOT/runtime`]
     #[arg(short, long)]
     output: Option<PathBuf>,
     #[command(flatten)]
@@ -147,7 +150,10 @@ fn generate2_inputs(a: &Generate2Args) -> Result<(Vec<PathBuf>, Vec<PathBuf>), F
     }
     let mut definitions = a.definitions.clone();
     if definitions.is_empty() {
-        definitions.extend(find_definitions(&epics_root().join("ibek-defs"), "ibek.support.yaml"));
+        definitions.extend(find_definitions(
+            &epics_root().join("ibek-defs"),
+            "ibek.support.yaml",
+        ));
         if let Some(folder) = &a.config_folder {
             definitions.extend(find_definitions(folder, ".ibek.support.yaml"));
         }
@@ -168,10 +174,14 @@ pub fn find_definitions(dir: &Path, suffix: &str) -> Vec<PathBuf> {
     out
 }
 
-fn run_generate(instances: &[PathBuf], definitions: &[PathBuf], output: &Path, pvi: bool) -> CmdResult {
+fn run_generate(
+    instances: &[PathBuf],
+    definitions: &[PathBuf],
+    output: &Path,
+    pvi: bool,
+) -> CmdResult {
     let modules = load_definitions(definitions)?;
     let generated = generate(instances, &modules, &GenerateOptions::from_env(pvi))?;
-    write_folder(output, &generated.files).map_err(|e| {
-        Failure::Env(format!("cannot write `{}`: {e}", output.display()))
-    })
+    write_folder(output, &generated.files)
+        .map_err(|e| Failure::Env(format!("cannot write `{}`: {e}", output.display())))
 }

@@ -1,6 +1,6 @@
 //! Jinja2's filters where minijinja's differ from them.
 //!
-//! Each filter here follows `jinja2/filters.py` (3.1) on CPython: `int`
+//! Each filter here follows `jinja2/filters.py` (3.1) on `CPython`: `int`
 //! falls back to `int(float(x))` and then to its default, `format` is
 //! Python's `%`, `join` and `string` print with Python's `str()`, and so on.
 //! Filters whose minijinja versions already agree (`first`, `sort`, `map`,
@@ -30,7 +30,11 @@ fn do_int(value: Value, args: Rest<Value>, kwargs: Kwargs) -> Result<Value, Erro
         .unwrap_or(Value::from(0));
     let base = kwargs
         .get::<Option<u32>>("base")?
-        .or_else(|| args.get(1).and_then(|b| b.as_i64()).map(|b| b as u32))
+        .or_else(|| {
+            args.get(1)
+                .and_then(minijinja::Value::as_i64)
+                .map(|b| b as u32)
+        })
         .unwrap_or(10);
     kwargs.assert_all_used()?;
     if let Some(s) = value.as_str() {
@@ -279,7 +283,11 @@ fn py_round(f: f64, digits: i64) -> f64 {
         let scale = 10f64.powi((-digits) as i32);
         let q = f / scale;
         let r = q.round();
-        let r = if (q - q.trunc()).abs() == 0.5 { 2.0 * (q / 2.0).round() } else { r };
+        let r = if (q - q.trunc()).abs() == 0.5 {
+            2.0 * (q / 2.0).round()
+        } else {
+            r
+        };
         r * scale
     }
 }
@@ -313,7 +321,11 @@ fn do_round(value: Value, args: Rest<Value>, kwargs: Kwargs) -> Result<Value, Er
             };
             let scale = 10f64.powi(precision as i32);
             let scaled = f * scale;
-            let r = if method == "ceil" { scaled.ceil() } else { scaled.floor() };
+            let r = if method == "ceil" {
+                scaled.ceil()
+            } else {
+                scaled.floor()
+            };
             Ok(Value::from(r / scale))
         }
         _ => Err(Error::new(
@@ -472,7 +484,10 @@ mod tests {
 
     #[test]
     fn title_splits_like_jinja2() {
-        assert_eq!(jinja_title("hello wORLD-foo (bar)"), "Hello World-Foo (Bar)");
+        assert_eq!(
+            jinja_title("hello wORLD-foo (bar)"),
+            "Hello World-Foo (Bar)"
+        );
         assert_eq!(jinja_title("it's"), "It's");
     }
 

@@ -93,8 +93,7 @@ impl Parser<'_> {
     fn skip_ws(&mut self) {
         while let Some(c) = self.peek() {
             match c {
-                b' ' | b'\t' | b'\x0c' => self.pos += 1,
-                b'\n' | b'\r' => self.pos += 1,
+                b' ' | b'\t' | b'\x0c' | b'\n' | b'\r' => self.pos += 1,
                 b'\\' if matches!(self.src.get(self.pos + 1), Some(b'\n')) => self.pos += 2,
                 b'#' => {
                     while let Some(c) = self.peek() {
@@ -133,7 +132,10 @@ impl Parser<'_> {
                 let v = self.parse_unary()?;
                 match as_num(&v) {
                     Some(_) if v.kind() == ValueKind::Number => Ok(v),
-                    _ => err(format!("malformed node or string: {}", py_str(&v).unwrap_or_default())),
+                    _ => err(format!(
+                        "malformed node or string: {}",
+                        py_str(&v).unwrap_or_default()
+                    )),
                 }
             }
             _ => self.parse_atom(),
@@ -219,7 +221,9 @@ impl Parser<'_> {
                     _ => {
                         // a name: what literal_eval reports for `abc`
                         self.skip_ws();
-                        if !self.at_end() && !matches!(self.peek(), Some(b',' | b')' | b']' | b'}' | b':')) {
+                        if !self.at_end()
+                            && !matches!(self.peek(), Some(b',' | b')' | b']' | b'}' | b':'))
+                        {
                             return err("invalid syntax (<unknown>, line 1)");
                         }
                         err(format!("malformed node or string: <ast.Name {word}>"))
@@ -318,7 +322,12 @@ impl Parser<'_> {
     fn parse_number(&mut self) -> Res<Value> {
         let start = self.pos;
         let bytes = self.src;
-        if bytes[start] == b'0' && matches!(bytes.get(start + 1), Some(b'x' | b'X' | b'o' | b'O' | b'b' | b'B')) {
+        if bytes[start] == b'0'
+            && matches!(
+                bytes.get(start + 1),
+                Some(b'x' | b'X' | b'o' | b'O' | b'b' | b'B')
+            )
+        {
             let radix = match bytes[start + 1] {
                 b'x' | b'X' => 16,
                 b'o' | b'O' => 8,
@@ -329,7 +338,10 @@ impl Parser<'_> {
             while matches!(self.peek(), Some(c) if c.is_ascii_alphanumeric() || c == b'_') {
                 self.pos += 1;
             }
-            let digits: String = self.text[ds..self.pos].chars().filter(|c| *c != '_').collect();
+            let digits: String = self.text[ds..self.pos]
+                .chars()
+                .filter(|c| *c != '_')
+                .collect();
             return i128::from_str_radix(&digits, radix)
                 .map(Value::from)
                 .or_else(|_| err("invalid syntax (<unknown>, line 1)"));
@@ -349,11 +361,16 @@ impl Parser<'_> {
                         self.pos += 1;
                     }
                 }
-                b'j' | b'J' => return err("malformed node or string: complex numbers are not supported"),
+                b'j' | b'J' => {
+                    return err("malformed node or string: complex numbers are not supported")
+                }
                 _ => break,
             }
         }
-        let raw: String = self.text[start..self.pos].chars().filter(|c| *c != '_').collect();
+        let raw: String = self.text[start..self.pos]
+            .chars()
+            .filter(|c| *c != '_')
+            .collect();
         if matches!(self.peek(), Some(c) if c.is_ascii_alphabetic()) {
             return err("invalid decimal literal (<unknown>, line 1)");
         }
@@ -414,7 +431,8 @@ impl Parser<'_> {
 
     fn parse_one_string(&mut self, raw: bool) -> Res<String> {
         let q = self.peek().expect("caller checked the quote");
-        let triple = self.src.get(self.pos + 1) == Some(&q) && self.src.get(self.pos + 2) == Some(&q);
+        let triple =
+            self.src.get(self.pos + 1) == Some(&q) && self.src.get(self.pos + 2) == Some(&q);
         self.pos += if triple { 3 } else { 1 };
         let mut out = String::new();
         let rest = &self.text[self.pos..];
@@ -485,7 +503,9 @@ impl Parser<'_> {
                         }
                     }
                     let n = u32::from_str_radix(&hex, 16).unwrap_or(0xfffd);
-                    out.push(char::from_u32(n).ok_or_else(|| LiteralError("(unicode error) illegal Unicode character".into()))?);
+                    out.push(char::from_u32(n).ok_or_else(|| {
+                        LiteralError("(unicode error) illegal Unicode character".into())
+                    })?);
                 }
                 'N' => return err("(unicode error) named escapes are not supported"),
                 other => {
@@ -514,7 +534,10 @@ fn check_hashable(v: &Value) -> Res<()> {
 
 fn negate(v: &Value) -> Res<Value> {
     if v.kind() != ValueKind::Number {
-        return err(format!("malformed node or string: {}", py_str(v).unwrap_or_default()));
+        return err(format!(
+            "malformed node or string: {}",
+            py_str(v).unwrap_or_default()
+        ));
     }
     match as_num(v) {
         Some(Num::Int(i)) => Ok(Value::from(-i)),
@@ -535,14 +558,16 @@ pub fn dict_from_pairs(pairs: Vec<(Value, Value)>) -> Value {
 // ---------------------------------------------------------------------------
 // the builtin casts
 
-/// Python's `int(x)` on a literal_eval result.
+/// Python's `int(x)` on a `literal_eval` result.
 pub fn to_int(v: &Value) -> Res<Value> {
     match v.kind() {
         ValueKind::Bool => Ok(Value::from(i64::from(v.is_true()))),
         ValueKind::Number => match as_num(v) {
             Some(Num::Int(_)) => Ok(v.clone()),
             Some(Num::Float(f)) if f.is_nan() => err("cannot convert float NaN to integer"),
-            Some(Num::Float(f)) if f.is_infinite() => err("cannot convert float infinity to integer"),
+            Some(Num::Float(f)) if f.is_infinite() => {
+                err("cannot convert float infinity to integer")
+            }
             Some(Num::Float(f)) => Ok(Value::from(f.trunc() as i128)),
             None => err("bad number"),
         },
@@ -557,7 +582,12 @@ pub fn to_int(v: &Value) -> Res<Value> {
 /// Python's `int(str)`: surrounding whitespace, a sign and `_` separators allowed.
 pub fn parse_int_str(s: &str) -> Res<i128> {
     let t = s.trim();
-    let bad = || LiteralError(format!("invalid literal for int() with base 10: {}", super::pyfmt::str_repr(s)));
+    let bad = || {
+        LiteralError(format!(
+            "invalid literal for int() with base 10: {}",
+            super::pyfmt::str_repr(s)
+        ))
+    };
     let (neg, digits) = match t.as_bytes().first() {
         Some(b'-') => (true, &t[1..]),
         Some(b'+') => (false, &t[1..]),
@@ -585,7 +615,12 @@ pub fn parse_float_str(s: &str) -> Res<f64> {
         Some(b'+') => (1.0, &lower[1..]),
         _ => (1.0, lower.as_str()),
     };
-    let bad = || LiteralError(format!("could not convert string to float: {}", super::pyfmt::str_repr(s)));
+    let bad = || {
+        LiteralError(format!(
+            "could not convert string to float: {}",
+            super::pyfmt::str_repr(s)
+        ))
+    };
     match body {
         "inf" | "infinity" => return Ok(sign * f64::INFINITY),
         "nan" => return Ok(f64::NAN),
@@ -595,7 +630,9 @@ pub fn parse_float_str(s: &str) -> Res<f64> {
         || body.starts_with('_')
         || body.ends_with('_')
         || body.contains("__")
-        || !body.chars().all(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | '+' | '-' | '_'))
+        || !body
+            .chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | '+' | '-' | '_'))
     {
         return Err(bad());
     }
@@ -603,7 +640,7 @@ pub fn parse_float_str(s: &str) -> Res<f64> {
     clean.parse::<f64>().map(|f| sign * f).map_err(|_| bad())
 }
 
-/// Python's `float(x)` on a literal_eval result.
+/// Python's `float(x)` on a `literal_eval` result.
 pub fn to_float(v: &Value) -> Res<Value> {
     match v.kind() {
         ValueKind::Bool => Ok(Value::from(if v.is_true() { 1.0 } else { 0.0 })),
@@ -641,7 +678,9 @@ pub fn truthy(v: &Value) -> bool {
 /// Python's `list(x)`: a new list of the items (characters of a string, keys of a dict).
 pub fn to_list(v: &Value) -> Res<Value> {
     if let Some(s) = v.as_str() {
-        return Ok(PyList::new_value(s.chars().map(|c| Value::from(c.to_string())).collect()));
+        return Ok(PyList::new_value(
+            s.chars().map(|c| Value::from(c.to_string())).collect(),
+        ));
     }
     match v.kind() {
         ValueKind::Seq | ValueKind::Map | ValueKind::Iterable => v
@@ -667,7 +706,11 @@ pub fn to_dict(v: &Value) -> Res<Value> {
     }
     if matches!(v.kind(), ValueKind::Seq | ValueKind::Iterable) {
         let mut pairs = Vec::new();
-        for (i, item) in v.try_iter().map_err(|e| LiteralError(e.to_string()))?.enumerate() {
+        for (i, item) in v
+            .try_iter()
+            .map_err(|e| LiteralError(e.to_string()))?
+            .enumerate()
+        {
             let parts: Vec<Value> = match item.kind() {
                 ValueKind::Seq | ValueKind::String => item
                     .try_iter()
@@ -747,8 +790,14 @@ mod tests {
         assert_eq!(py_repr(&coerce("'12'", "int").unwrap()).unwrap(), "12");
         assert_eq!(py_repr(&coerce("2", "float").unwrap()).unwrap(), "2.0");
         assert_eq!(py_repr(&coerce("0", "bool").unwrap()).unwrap(), "False");
-        assert_eq!(py_repr(&coerce("'ab'", "list").unwrap()).unwrap(), "['a', 'b']");
-        assert_eq!(py_repr(&coerce("[('a', 1)]", "dict").unwrap()).unwrap(), "{'a': 1}");
+        assert_eq!(
+            py_repr(&coerce("'ab'", "list").unwrap()).unwrap(),
+            "['a', 'b']"
+        );
+        assert_eq!(
+            py_repr(&coerce("[('a', 1)]", "dict").unwrap()).unwrap(),
+            "{'a': 1}"
+        );
         assert!(coerce("'x'", "int").is_err());
     }
 }

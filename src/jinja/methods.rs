@@ -1,6 +1,6 @@
 //! Python methods on strings, lists and dicts, called from templates.
 //!
-//! Jinja2 on CPython exposes every Python method, and support YAML uses
+//! Jinja2 on `CPython` exposes every Python method, and support YAML uses
 //! them: `'axes_{}'.format(name)`, `text.splitlines()`, `l.append(x)`.
 //! minijinja has none of these; its unknown-method hook lands here.
 
@@ -27,10 +27,9 @@ fn arg_error(msg: impl Into<String>) -> Error {
 /// Splits positional arguments from a trailing keyword-argument map.
 pub fn split_kwargs(args: &[Value]) -> (&[Value], Option<Kwargs>) {
     match args.last() {
-        Some(last) if last.is_kwargs() => (
-            &args[..args.len() - 1],
-            Kwargs::try_from(last.clone()).ok(),
-        ),
+        Some(last) if last.is_kwargs() => {
+            (&args[..args.len() - 1], Kwargs::try_from(last.clone()).ok())
+        }
         _ => (args, None),
     }
 }
@@ -63,7 +62,11 @@ fn strings(items: Vec<String>) -> Value {
 }
 
 fn py_split(s: &str, sep: Option<&str>, maxsplit: i64) -> Result<Vec<String>, Error> {
-    let max = if maxsplit < 0 { usize::MAX } else { maxsplit as usize };
+    let max = if maxsplit < 0 {
+        usize::MAX
+    } else {
+        maxsplit as usize
+    };
     match sep {
         Some("") => Err(arg_error("empty separator")),
         Some(sep) => {
@@ -126,7 +129,9 @@ fn py_rsplit(s: &str, sep: Option<&str>, maxsplit: i64) -> Result<Vec<String>, E
                     out.push(rest.to_string());
                     break;
                 }
-                let start = rest.rfind(char::is_whitespace).map_or(0, |p| p + rest[p..].chars().next().map_or(1, char::len_utf8));
+                let start = rest.rfind(char::is_whitespace).map_or(0, |p| {
+                    p + rest[p..].chars().next().map_or(1, char::len_utf8)
+                });
                 out.push(rest[start..].to_string());
                 rest = rest[..start].trim_end();
             }
@@ -145,7 +150,15 @@ fn splitlines(s: &str, keepends: bool) -> Vec<String> {
         let (pos, c) = chars[i];
         let brk = matches!(
             c,
-            '\n' | '\r' | '\x0b' | '\x0c' | '\x1c' | '\x1d' | '\x1e' | '\u{85}' | '\u{2028}' | '\u{2029}'
+            '\n' | '\r'
+                | '\x0b'
+                | '\x0c'
+                | '\x1c'
+                | '\x1d'
+                | '\x1e'
+                | '\u{85}'
+                | '\u{2028}'
+                | '\u{2029}'
         );
         if brk {
             let mut end = pos + c.len_utf8();
@@ -153,7 +166,14 @@ fn splitlines(s: &str, keepends: bool) -> Vec<String> {
                 end += 1;
                 i += 1;
             }
-            out.push(if keepends { &s[start..end] } else { &s[start..pos] }.to_string());
+            out.push(
+                if keepends {
+                    &s[start..end]
+                } else {
+                    &s[start..pos]
+                }
+                .to_string(),
+            );
             start = end;
         }
         i += 1;
@@ -196,7 +216,10 @@ fn py_title(s: &str) -> String {
 fn py_capitalize(s: &str) -> String {
     let mut chars = s.chars();
     match chars.next() {
-        Some(f) => f.to_uppercase().chain(chars.flat_map(char::to_lowercase)).collect(),
+        Some(f) => f
+            .to_uppercase()
+            .chain(chars.flat_map(char::to_lowercase))
+            .collect(),
         None => String::new(),
     }
 }
@@ -239,7 +262,11 @@ fn find_index(s: &str, sub: &str, args: &[Value], reverse: bool) -> Result<i64, 
         return Ok(-1);
     }
     let hay: String = chars[start..end].iter().collect();
-    let found = if reverse { hay.rfind(sub) } else { hay.find(sub) };
+    let found = if reverse {
+        hay.rfind(sub)
+    } else {
+        hay.find(sub)
+    };
     Ok(found.map_or(-1, |b| (hay[..b].chars().count() + start) as i64))
 }
 
@@ -256,13 +283,13 @@ pub fn str_method(s: &str, method: &str, args: &[Value]) -> Result<Value, Error>
         "format" => Value::from(str_format(s, pos, kwargs.as_ref())?),
         "format_map" => {
             let map = pos.first().cloned().unwrap_or_default();
-            let kw = Kwargs::from_iter(
-                map.try_iter()?
-                    .filter_map(|k| {
-                        let v = map.get_item(&k).ok()?;
-                        Some((k.as_str()?.to_string(), v))
-                    }),
-            );
+            let kw: Kwargs = map
+                .try_iter()?
+                .filter_map(|k| {
+                    let v = map.get_item(&k).ok()?;
+                    Some((k.as_str()?.to_string(), v))
+                })
+                .collect();
             Value::from(str_format(s, &[], Some(&kw))?)
         }
         "upper" => Value::from(s.to_uppercase()),
@@ -400,7 +427,11 @@ pub fn str_method(s: &str, method: &str, args: &[Value]) -> Result<Value, Error>
         }
         "partition" | "rpartition" => {
             let sep = first_str()?;
-            let found = if method == "partition" { s.find(&sep) } else { s.rfind(&sep) };
+            let found = if method == "partition" {
+                s.find(&sep)
+            } else {
+                s.rfind(&sep)
+            };
             let parts = match found {
                 Some(p) => vec![&s[..p], sep.as_str(), &s[p + sep.len()..]],
                 None if method == "partition" => vec![s, "", ""],
@@ -424,14 +455,16 @@ pub fn str_method(s: &str, method: &str, args: &[Value]) -> Result<Value, Error>
         "isalpha" => Value::from(!s.is_empty() && s.chars().all(char::is_alphabetic)),
         "isalnum" => Value::from(!s.is_empty() && s.chars().all(char::is_alphanumeric)),
         "isspace" => Value::from(!s.is_empty() && s.chars().all(char::is_whitespace)),
-        "isupper" => Value::from(
-            s.chars().any(char::is_uppercase) && !s.chars().any(char::is_lowercase),
-        ),
-        "islower" => Value::from(
-            s.chars().any(char::is_lowercase) && !s.chars().any(char::is_uppercase),
-        ),
+        "isupper" => {
+            Value::from(s.chars().any(char::is_uppercase) && !s.chars().any(char::is_lowercase))
+        }
+        "islower" => {
+            Value::from(s.chars().any(char::is_lowercase) && !s.chars().any(char::is_uppercase))
+        }
         "isidentifier" => Value::from(
-            s.chars().next().is_some_and(|c| c.is_alphabetic() || c == '_')
+            s.chars()
+                .next()
+                .is_some_and(|c| c.is_alphabetic() || c == '_')
                 && s.chars().all(|c| c.is_alphanumeric() || c == '_'),
         ),
         "expandtabs" => Value::from(s.replace('\t', "        ")),
@@ -440,9 +473,8 @@ pub fn str_method(s: &str, method: &str, args: &[Value]) -> Result<Value, Error>
 }
 
 fn list_arg<'a>(args: &'a [Value], i: usize, method: &str) -> Result<&'a Value, Error> {
-    args.get(i).ok_or_else(|| {
-        arg_error(format!("{method}() takes exactly one argument (0 given)"))
-    })
+    args.get(i)
+        .ok_or_else(|| arg_error(format!("{method}() takes exactly one argument (0 given)")))
 }
 
 /// Python methods of `list`, mutating in place.
@@ -461,10 +493,17 @@ pub fn list_method(list: &Arc<PyList>, method: &str, args: &[Value]) -> Result<V
         }
         "insert" => {
             let idx = int_arg(pos, 0)?.ok_or_else(|| arg_error("insert expected 2 arguments"))?;
-            let v = pos.get(1).cloned().ok_or_else(|| arg_error("insert expected 2 arguments"))?;
+            let v = pos
+                .get(1)
+                .cloned()
+                .ok_or_else(|| arg_error("insert expected 2 arguments"))?;
             let mut items = list.lock();
             let n = items.len() as i64;
-            let at = if idx < 0 { (idx + n).max(0) } else { idx.min(n) } as usize;
+            let at = if idx < 0 {
+                (idx + n).max(0)
+            } else {
+                idx.min(n)
+            } as usize;
             items.insert(at, v);
             Ok(Value::from(()))
         }
@@ -498,11 +537,15 @@ pub fn list_method(list: &Arc<PyList>, method: &str, args: &[Value]) -> Result<V
                 .iter()
                 .position(|x| x == v)
                 .map(|p| Value::from(p as i64))
-                .ok_or_else(|| arg_error(format!("{} is not in list", py_str(v).unwrap_or_default())))
+                .ok_or_else(|| {
+                    arg_error(format!("{} is not in list", py_str(v).unwrap_or_default()))
+                })
         }
         "count" => {
             let v = list_arg(pos, 0, method)?;
-            Ok(Value::from(list.lock().iter().filter(|x| *x == v).count() as i64))
+            Ok(Value::from(
+                list.lock().iter().filter(|x| *x == v).count() as i64
+            ))
         }
         "copy" => Ok(PyList::new_value(list.snapshot())),
         "clear" => {
@@ -614,7 +657,10 @@ mod tests {
     fn split_and_lines_match_python() {
         assert_eq!(call(" a  b ", "split", &[]), "['a', 'b']");
         assert_eq!(call("a,,b", "split", &[Value::from(",")]), "['a', '', 'b']");
-        assert_eq!(call("a,b,c", "rsplit", &[Value::from(","), Value::from(1)]), "['a,b', 'c']");
+        assert_eq!(
+            call("a,b,c", "rsplit", &[Value::from(","), Value::from(1)]),
+            "['a,b', 'c']"
+        );
         assert_eq!(call("a\nb\r\nc\n", "splitlines", &[]), "['a', 'b', 'c']");
         assert_eq!(call("", "splitlines", &[]), "[]");
     }

@@ -1,4 +1,4 @@
-//! The ibek-compatible template engine: minijinja plus CPython's idioms.
+//! The ibek-compatible template engine: minijinja plus `CPython`'s idioms.
 //!
 //! ibek renders every string of an entity with Jinja2 under
 //! `StrictUndefined`, with the `_global` helper object (`get_env`, `set`,
@@ -481,9 +481,11 @@ impl Engine {
         known.extend(ctx.variables.keys().cloned());
         known.extend(["_global", "ioc_name", "ioc_yaml_file_name"].map(String::from));
         let globals: Vec<String> = self.env.globals().map(|(k, _)| k.to_string()).collect();
-        let missing = names::free_names(text)
-            .into_iter()
-            .find(|n| !known.contains(n) && !globals.contains(n) && ctx.get_value(&Value::from(n.as_str())).is_none());
+        let missing = names::free_names(text).into_iter().find(|n| {
+            !known.contains(n)
+                && !globals.contains(n)
+                && ctx.get_value(&Value::from(n.as_str())).is_none()
+        });
         match missing {
             Some(name) => {
                 err.message = format!("'{name}' is undefined");
@@ -541,9 +543,8 @@ fn py_range(args: Rest<Value>) -> Result<Value, Error> {
     let ints: Vec<i64> = args
         .iter()
         .map(|v| match pyfmt::as_num(v) {
-            Some(pyfmt::Num::Int(i)) => i64::try_from(i).map_err(|_| {
-                Error::new(ErrorKind::InvalidOperation, "range() argument too large")
-            }),
+            Some(pyfmt::Num::Int(i)) => i64::try_from(i)
+                .map_err(|_| Error::new(ErrorKind::InvalidOperation, "range() argument too large")),
             _ => Err(Error::new(
                 ErrorKind::InvalidOperation,
                 format!(
@@ -596,10 +597,16 @@ mod tests {
 
     #[test]
     fn prints_like_python() {
-        assert_eq!(render("{{ 1.0 }} {{ true }} {{ none }} {{ 1e-5 }}"), "1.0 True None 1e-05");
+        assert_eq!(
+            render("{{ 1.0 }} {{ true }} {{ none }} {{ 1e-5 }}"),
+            "1.0 True None 1e-05"
+        );
         assert_eq!(render("{{ [1.5, 'a', None] }}"), "[1.5, 'a', None]");
         assert_eq!(render("{{ {'a': 1e16} }}"), "{'a': 1e+16}");
-        assert_eq!(render("{{ range(3) }}|{{ range(3) | list }}"), "range(0, 3)|[0, 1, 2]");
+        assert_eq!(
+            render("{{ range(3) }}|{{ range(3) | list }}"),
+            "range(0, 3)|[0, 1, 2]"
+        );
     }
 
     #[test]
@@ -608,10 +615,19 @@ mod tests {
         assert_eq!(render("{{ 'ty_%02d_%d' % (3, 4) }}"), "ty_03_4");
         assert_eq!(render("{{ 'axes_{}'.format('x') }}"), "axes_x");
         assert_eq!(render("{{ 'a\nb'.splitlines() }}"), "['a', 'b']");
-        assert_eq!(render("{% set l = [] %}{{ l.append(1) }}{{ l }}"), "None[1]");
-        assert_eq!(render("{% set l = [] %}{% set _ = l.append(2) %}{{ l | length }}"), "1");
+        assert_eq!(
+            render("{% set l = [] %}{{ l.append(1) }}{{ l }}"),
+            "None[1]"
+        );
+        assert_eq!(
+            render("{% set l = [] %}{% set _ = l.append(2) %}{{ l | length }}"),
+            "1"
+        );
         assert_eq!(render("{{ '%s' | format(2.0) }}"), "2.0");
-        assert_eq!(render("{{ 'x' | int }} {{ '3.7' | int }} {{ 2 ** 3 }}"), "0 3 8");
+        assert_eq!(
+            render("{{ 'x' | int }} {{ '3.7' | int }} {{ 2 ** 3 }}"),
+            "0 3 8"
+        );
         assert_eq!(render("{{ 7 / 2 }} {{ 7 // 2 }} {{ -7 % 3 }}"), "3.5 3 2");
         assert_eq!(render("{{ 1 ~ 2.0 ~ true }}"), "12.0True");
         assert_eq!(render("{{ [1, 2] | map('string') | join(',') }}"), "1,2");
@@ -621,20 +637,44 @@ mod tests {
     fn globals_keep_state_between_renders() {
         let mut e = Engine::new();
         let s = Scope::Empty;
-        assert_eq!(e.render_str("{{ _global.incrementor('c', start=192, stop=194) }}", &s).unwrap(), "192");
-        assert_eq!(e.render_str("{{ _global.incrementor('c', start=192, stop=194) }}", &s).unwrap(), "193");
-        assert_eq!(e.render_str("{{ _global.set('m', 42) }}", &s).unwrap(), "42");
-        assert_eq!(e.render_str("{{ m }} {{ _global.get('m') }} {{ _global.get('x', 'd') }}", &s).unwrap(), "42 42 d");
+        assert_eq!(
+            e.render_str("{{ _global.incrementor('c', start=192, stop=194) }}", &s)
+                .unwrap(),
+            "192"
+        );
+        assert_eq!(
+            e.render_str("{{ _global.incrementor('c', start=192, stop=194) }}", &s)
+                .unwrap(),
+            "193"
+        );
+        assert_eq!(
+            e.render_str("{{ _global.set('m', 42) }}", &s).unwrap(),
+            "42"
+        );
+        assert_eq!(
+            e.render_str(
+                "{{ m }} {{ _global.get('m') }} {{ _global.get('x', 'd') }}",
+                &s
+            )
+            .unwrap(),
+            "42 42 d"
+        );
         let err = e
             .render_str("{{ _global.incrementor('c', start=192, stop=194) }}{{ _global.incrementor('c', stop=194) }}", &s)
             .unwrap_err();
-        assert!(err.message.contains("exceeded maximum value of 194"), "{}", err.message);
+        assert!(
+            err.message.contains("exceeded maximum value of 194"),
+            "{}",
+            err.message
+        );
     }
 
     #[test]
     fn set_variables_are_snapshotted_per_render() {
         let mut e = Engine::new();
-        assert!(e.render_str("{{ _global.set('a', 1) }}{{ a }}", &Scope::Empty).is_err());
+        assert!(e
+            .render_str("{{ _global.set('a', 1) }}{{ a }}", &Scope::Empty)
+            .is_err());
         assert_eq!(e.render_str("{{ a }}", &Scope::Empty).unwrap(), "1");
     }
 
@@ -649,12 +689,20 @@ mod tests {
     #[test]
     fn render_value_coerces() {
         let mut e = Engine::new();
-        let v = e.render_value(&Value::from("{{ 1 + 1 }}"), &Scope::Empty, Some("int")).unwrap();
+        let v = e
+            .render_value(&Value::from("{{ 1 + 1 }}"), &Scope::Empty, Some("int"))
+            .unwrap();
         assert!(v.is_integer());
-        let v = e.render_value(&Value::from("{{ 5 | float }}"), &Scope::Empty, None).unwrap();
+        let v = e
+            .render_value(&Value::from("{{ 5 | float }}"), &Scope::Empty, None)
+            .unwrap();
         assert_eq!(pyfmt::py_str(&v).unwrap(), "5.0");
-        let v = e.render_value(&Value::from("{{ 'a' | upper }}"), &Scope::Empty, None).unwrap();
+        let v = e
+            .render_value(&Value::from("{{ 'a' | upper }}"), &Scope::Empty, None)
+            .unwrap();
         assert_eq!(v.as_str(), Some("A"));
-        assert!(e.render_value(&Value::from("{{ 'x' }}"), &Scope::Empty, Some("int")).is_err());
+        assert!(e
+            .render_value(&Value::from("{{ 'x' }}"), &Scope::Empty, Some("int"))
+            .is_err());
     }
 }

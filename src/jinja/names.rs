@@ -32,7 +32,10 @@ impl Names {
     fn args(&mut self, args: &[CallArg<'_>]) {
         for a in args {
             match a {
-                CallArg::Pos(e) | CallArg::Kwarg(_, e) | CallArg::PosSplat(e) | CallArg::KwargSplat(e) => self.expr(e),
+                CallArg::Pos(e)
+                | CallArg::Kwarg(_, e)
+                | CallArg::PosSplat(e)
+                | CallArg::KwargSplat(e) => self.expr(e),
             }
         }
     }
@@ -97,7 +100,9 @@ impl Names {
     }
 
     fn stmts(&mut self, stmts: &[Stmt<'_>]) {
-        stmts.iter().for_each(|s| self.stmt(s));
+        for s in stmts {
+            self.stmt(s);
+        }
     }
 
     fn stmt(&mut self, s: &Stmt<'_>) {

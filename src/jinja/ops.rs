@@ -23,7 +23,10 @@ fn unsupported(op: &str, a: &Value, b: &Value) -> Error {
 }
 
 fn zero_division(what: &str) -> Error {
-    Error::new(ErrorKind::InvalidOperation, format!("ZeroDivisionError: {what}"))
+    Error::new(
+        ErrorKind::InvalidOperation,
+        format!("ZeroDivisionError: {what}"),
+    )
 }
 
 fn from_i128(i: i128) -> Value {
@@ -60,7 +63,10 @@ fn float_pair(a: &Value, b: &Value) -> Option<(f64, f64)> {
 
 fn check_undefined(a: &Value, b: &Value) -> Result<(), Error> {
     if a.is_undefined() || b.is_undefined() {
-        return Err(Error::new(ErrorKind::UndefinedError, "undefined value in an expression"));
+        return Err(Error::new(
+            ErrorKind::UndefinedError,
+            "undefined value in an expression",
+        ));
     }
     Ok(())
 }
@@ -81,7 +87,10 @@ pub fn add(a: &Value, b: &Value) -> Result<Value, Error> {
         return Ok(Value::from(minijinja::value::Tuple::from(x)));
     }
     if let Some((x, y)) = int_pair(a, b) {
-        return x.checked_add(y).map(from_i128).ok_or_else(|| unsupported("+", a, b));
+        return x
+            .checked_add(y)
+            .map(from_i128)
+            .ok_or_else(|| unsupported("+", a, b));
     }
     float_pair(a, b)
         .map(|(x, y)| Value::from(x + y))
@@ -92,7 +101,10 @@ pub fn add(a: &Value, b: &Value) -> Result<Value, Error> {
 pub fn sub(a: &Value, b: &Value) -> Result<Value, Error> {
     check_undefined(a, b)?;
     if let Some((x, y)) = int_pair(a, b) {
-        return x.checked_sub(y).map(from_i128).ok_or_else(|| unsupported("-", a, b));
+        return x
+            .checked_sub(y)
+            .map(from_i128)
+            .ok_or_else(|| unsupported("-", a, b));
     }
     float_pair(a, b)
         .map(|(x, y)| Value::from(x - y))
@@ -103,6 +115,9 @@ pub fn sub(a: &Value, b: &Value) -> Result<Value, Error> {
 pub fn mul(a: &Value, b: &Value) -> Result<Value, Error> {
     check_undefined(a, b)?;
     let repeat = |seq: &Value, n: &Value| -> Option<Result<Value, Error>> {
+        if seq.as_str().is_none() && items_of(seq).is_none() {
+            return None;
+        }
         let count = match as_num(n)? {
             Num::Int(i) => i.max(0) as usize,
             Num::Float(_) => return Some(Err(unsupported("*", seq, n))),
@@ -121,7 +136,10 @@ pub fn mul(a: &Value, b: &Value) -> Result<Value, Error> {
         return r;
     }
     if let Some((x, y)) = int_pair(a, b) {
-        return x.checked_mul(y).map(from_i128).ok_or_else(|| unsupported("*", a, b));
+        return x
+            .checked_mul(y)
+            .map(from_i128)
+            .ok_or_else(|| unsupported("*", a, b));
     }
     float_pair(a, b)
         .map(|(x, y)| Value::from(x * y))
@@ -145,7 +163,9 @@ pub fn floordiv(a: &Value, b: &Value) -> Result<Value, Error> {
         if y == 0 {
             return Err(zero_division("integer division or modulo by zero"));
         }
-        return Ok(from_i128(x.div_euclid(y) - i128::from(y < 0 && x.rem_euclid(y) != 0)));
+        return Ok(from_i128(
+            x.div_euclid(y) - i128::from(y < 0 && x.rem_euclid(y) != 0),
+        ));
     }
     let (x, y) = float_pair(a, b).ok_or_else(|| unsupported("//", a, b))?;
     if y == 0.0 {
@@ -165,14 +185,22 @@ pub fn modulo(a: &Value, b: &Value) -> Result<Value, Error> {
             return Err(zero_division("integer modulo by zero"));
         }
         let r = x % y;
-        return Ok(from_i128(if r != 0 && ((r < 0) != (y < 0)) { r + y } else { r }));
+        return Ok(from_i128(if r != 0 && ((r < 0) != (y < 0)) {
+            r + y
+        } else {
+            r
+        }));
     }
     let (x, y) = float_pair(a, b).ok_or_else(|| unsupported("%", a, b))?;
     if y == 0.0 {
         return Err(zero_division("float modulo"));
     }
     let r = x % y;
-    Ok(Value::from(if r != 0.0 && ((r < 0.0) != (y < 0.0)) { r + y } else { r }))
+    Ok(Value::from(if r != 0.0 && ((r < 0.0) != (y < 0.0)) {
+        r + y
+    } else {
+        r
+    }))
 }
 
 /// `a ** b`.
@@ -236,6 +264,13 @@ mod tests {
     }
 
     #[test]
+    fn mul_mixes_ints_and_floats() {
+        assert_eq!(r(mul(&Value::from(1.5), &Value::from(2))), "3.0");
+        assert_eq!(r(mul(&Value::from(2), &Value::from(1.5))), "3.0");
+        assert_eq!(r(mul(&Value::from(2), &Value::from("ab"))), "'abab'");
+    }
+
+    #[test]
     fn division_and_power() {
         assert_eq!(r(truediv(&Value::from(4), &Value::from(2))), "2.0");
         assert_eq!(r(pow(&Value::from(2), &Value::from(10))), "1024");
@@ -245,6 +280,9 @@ mod tests {
 
     #[test]
     fn concat_uses_python_str() {
-        assert_eq!(r(concat(&Value::from(1e-5), &Value::from(true))), "'1e-05True'");
+        assert_eq!(
+            r(concat(&Value::from(1e-5), &Value::from(true))),
+            "'1e-05True'"
+        );
     }
 }

@@ -1,7 +1,7 @@
 //! Python's text forms of values: `str()`, `repr()`, `%` formatting and
 //! `str.format`.
 //!
-//! ibek renders with Jinja2 on CPython, so everything a template prints goes
+//! ibek renders with Jinja2 on `CPython`, so everything a template prints goes
 //! through Python's `str()`: `25.0`, `1e-05`, `True`, `None`, `['a', 1]`.
 //! Byte-identical output needs the same spelling here.
 
@@ -25,7 +25,11 @@ pub fn float_repr(f: f64) -> String {
         return if f > 0.0 { "inf".into() } else { "-inf".into() };
     }
     if f == 0.0 {
-        return if f.is_sign_negative() { "-0.0".into() } else { "0.0".into() };
+        return if f.is_sign_negative() {
+            "-0.0".into()
+        } else {
+            "0.0".into()
+        };
     }
     let sci = format!("{:e}", f.abs());
     let (mantissa, exp) = sci.split_once('e').expect("{:e} always has an exponent");
@@ -219,7 +223,7 @@ fn write_object(out: &mut String, v: &Value) -> Result<(), Error> {
         let items: Vec<Value> = v.try_iter()?.collect();
         return write_seq(out, "(", ")", &items, true);
     }
-    let repr = v.as_object().map(|o| o.repr());
+    let repr = v.as_object().map(minijinja::value::DynObject::repr);
     match (v.kind(), repr) {
         (ValueKind::Map, _) | (_, Some(ObjectRepr::Map)) => {
             out.push('{');
@@ -302,12 +306,12 @@ fn group_digits(digits: &str, sep: char, every: usize) -> String {
 
 /// Fixed-point digits with Python's rounding (correctly rounded, like `'%.*f'`).
 fn fixed(f: f64, prec: usize) -> String {
-    format!("{:.*}", prec, f)
+    format!("{f:.prec$}")
 }
 
 /// Scientific notation with Python's exponent form (`1.500000e+00`).
 fn sci(f: f64, prec: usize, upper: bool) -> String {
-    let s = format!("{:.*e}", prec, f);
+    let s = format!("{f:.prec$e}");
     let (m, e) = s.split_once('e').expect("exponent present");
     let e: i32 = e.parse().expect("exponent is an integer");
     let esign = if e < 0 { '-' } else { '+' };
@@ -328,7 +332,11 @@ fn general(f: f64, prec: usize, upper: bool, alt: bool) -> String {
         } else {
             "0".to_string()
         };
-        return if f.is_sign_negative() { format!("-{s}") } else { s };
+        return if f.is_sign_negative() {
+            format!("-{s}")
+        } else {
+            s
+        };
     }
     let e = {
         let s = format!("{:.*e}", p - 1, f);
@@ -368,7 +376,11 @@ fn special_float(f: f64, upper: bool) -> Option<String> {
     } else {
         return None;
     };
-    Some(if upper { s.to_uppercase() } else { s.to_string() })
+    Some(if upper {
+        s.to_uppercase()
+    } else {
+        s.to_string()
+    })
 }
 
 // ---------------------------------------------------------------------------
@@ -583,9 +595,7 @@ pub fn percent_format(fmt: &str, args: &Value) -> Result<String, Error> {
         if chars.peek() == Some(&'*') {
             chars.next();
             let w = take_arg(&mut next)?;
-            let w = w
-                .as_i64()
-                .ok_or_else(|| type_error("* wants int"))?;
+            let w = w.as_i64().ok_or_else(|| type_error("* wants int"))?;
             if w < 0 {
                 spec.minus = true;
             }
@@ -605,7 +615,8 @@ pub fn percent_format(fmt: &str, args: &Value) -> Result<String, Error> {
             if chars.peek() == Some(&'*') {
                 chars.next();
                 let p = take_arg(&mut next)?;
-                spec.prec = Some(p.as_i64().ok_or_else(|| type_error("* wants int"))?.max(0) as usize);
+                spec.prec =
+                    Some(p.as_i64().ok_or_else(|| type_error("* wants int"))?.max(0) as usize);
             } else {
                 let mut p = String::new();
                 while let Some(&d) = chars.peek().filter(|d| d.is_ascii_digit()) {
@@ -633,7 +644,10 @@ pub fn percent_format(fmt: &str, args: &Value) -> Result<String, Error> {
                 used_mapping = true;
                 let v = args.get_item(&Value::from(k.as_str()))?;
                 if v.is_undefined() {
-                    return Err(Error::new(ErrorKind::InvalidOperation, format!("KeyError: {}", str_repr(k))));
+                    return Err(Error::new(
+                        ErrorKind::InvalidOperation,
+                        format!("KeyError: {}", str_repr(k)),
+                    ));
                 }
                 v
             }
@@ -707,7 +721,11 @@ fn parse_format_spec(spec: &str) -> Result<FormatSpec, Error> {
         i += 1;
     }
     if i > start {
-        out.width = chars[start..i].iter().collect::<String>().parse().unwrap_or(0);
+        out.width = chars[start..i]
+            .iter()
+            .collect::<String>()
+            .parse()
+            .unwrap_or(0);
     }
     if i < chars.len() && matches!(chars[i], ',' | '_') {
         out.grouping = Some(chars[i]);
@@ -757,7 +775,11 @@ fn align_text(body: &str, sign: &str, spec: &FormatSpec, default_align: char) ->
 /// Python's `format(value, spec)`.
 pub fn format_value(v: &Value, spec: &str) -> Result<String, Error> {
     let fs = parse_format_spec(spec)?;
-    let num = if v.kind() == ValueKind::String { None } else { as_num(v) };
+    let num = if v.kind() == ValueKind::String {
+        None
+    } else {
+        as_num(v)
+    };
     match (num, fs.ty) {
         (None, _) if v.kind() != ValueKind::String && spec.is_empty() => py_str(v),
         (None, None | Some('s')) => {
@@ -802,7 +824,11 @@ pub fn format_value(v: &Value, spec: &str) -> Result<String, Error> {
                 (false, ' ') => " ",
                 _ => "",
             };
-            let sign = if fs.alt { format!("{sign}{prefix}") } else { sign.to_string() };
+            let sign = if fs.alt {
+                format!("{sign}{prefix}")
+            } else {
+                sign.to_string()
+            };
             Ok(align_text(&digits, &sign, &fs, '>'))
         }
         (Some(n), t) => {
@@ -849,7 +875,8 @@ pub fn format_value(v: &Value, spec: &str) -> Result<String, Error> {
                 }
                 None => body,
             };
-            let neg = f.is_sign_negative() && !f.is_nan() && !(f == 0.0 && matches!(n, Num::Int(_)));
+            let neg =
+                f.is_sign_negative() && !f.is_nan() && !(f == 0.0 && matches!(n, Num::Int(_)));
             let sign = match (neg, fs.sign) {
                 (true, _) => "-",
                 (false, '+') => "+",
@@ -932,7 +959,12 @@ pub fn str_format(fmt: &str, args: &[Value], kwargs: Option<&Kwargs>) -> Result<
         } else {
             kwargs
                 .and_then(|k| k.peek::<Value>(head).ok())
-                .ok_or_else(|| Error::new(ErrorKind::InvalidOperation, format!("KeyError: {}", str_repr(head))))?
+                .ok_or_else(|| {
+                    Error::new(
+                        ErrorKind::InvalidOperation,
+                        format!("KeyError: {}", str_repr(head)),
+                    )
+                })?
         };
         while !rest.is_empty() {
             if let Some(r) = rest.strip_prefix('.') {
@@ -940,24 +972,26 @@ pub fn str_format(fmt: &str, args: &[Value], kwargs: Option<&Kwargs>) -> Result<
                 value = value.get_attr(&r[..end])?;
                 rest = &r[end..];
             } else if let Some(r) = rest.strip_prefix('[') {
-                let end = r.find(']').ok_or_else(|| type_error("Missing ']' in format string"))?;
+                let end = r
+                    .find(']')
+                    .ok_or_else(|| type_error("Missing ']' in format string"))?;
                 let key = &r[..end];
-                let key_v = key.parse::<i64>().map_or_else(|_| Value::from(key), Value::from);
+                let key_v = key
+                    .parse::<i64>()
+                    .map_or_else(|_| Value::from(key), Value::from);
                 value = value.get_item(&key_v)?;
                 rest = &r[end + 1..];
             } else {
-                return Err(type_error("Only '.' or '[' may follow ']' in format field specifier"));
+                return Err(type_error(
+                    "Only '.' or '[' may follow ']' in format field specifier",
+                ));
             }
         }
         let value = match conv {
             None => value,
             Some("s") => Value::from(py_str(&value)?),
             Some("r" | "a") => Value::from(py_repr(&value)?),
-            Some(other) => {
-                return Err(type_error(format!(
-                    "Unknown conversion specifier {other}"
-                )))
-            }
+            Some(other) => return Err(type_error(format!("Unknown conversion specifier {other}"))),
         };
         let spec = if spec.contains('{') {
             str_format(spec, args, kwargs)?
@@ -1003,15 +1037,18 @@ mod tests {
         let f = |fmt: &str, v: Value| percent_format(fmt, &v).unwrap();
         assert_eq!(f("%02d", Value::from(5)), "05");
         assert_eq!(f("%03d", Value::from(1.857)), "001");
-        assert_eq!(f("ty_%02d_%d", tuple(vec![Value::from(3), Value::from(4)])), "ty_03_4");
+        assert_eq!(
+            f("ty_%02d_%d", tuple(vec![Value::from(3), Value::from(4)])),
+            "ty_03_4"
+        );
         assert_eq!(f("%x", Value::from(255)), "ff");
         assert_eq!(f("%#x", Value::from(255)), "0xff");
-        assert_eq!(f("%5.2f", Value::from(3.14159)), " 3.14");
+        assert_eq!(f("%5.2f", Value::from(1.23456)), " 1.23");
         assert_eq!(f("%-4s|", Value::from("a")), "a   |");
         assert_eq!(f("%e", Value::from(1.5)), "1.500000e+00");
         assert_eq!(f("%g", Value::from(0.0001)), "0.0001");
         assert_eq!(f("%g", Value::from(1e-5)), "1e-05");
-        assert_eq!(f("%g", Value::from(123456789.0)), "1.23457e+08");
+        assert_eq!(f("%g", Value::from(123_456_789.0)), "1.23457e+08");
         assert_eq!(f("%s", Value::from(true)), "True");
         assert_eq!(f("100%%", tuple(vec![])), "100%");
         assert_eq!(f("%+d", Value::from(3)), "+3");
@@ -1030,8 +1067,8 @@ mod tests {
         assert_eq!(f("{:x}", vec![Value::from(255)]), "ff");
         assert_eq!(f("{}", vec![Value::from(2.0)]), "2.0");
         assert_eq!(f("{!r}", vec![Value::from("a")]), "'a'");
-        assert_eq!(f("{:,}", vec![Value::from(1234567)]), "1,234,567");
+        assert_eq!(f("{:,}", vec![Value::from(1_234_567)]), "1,234,567");
         assert_eq!(f("{{}}", vec![]), "{}");
-        assert_eq!(f("{:.3}", vec![Value::from(3.14159)]), "3.14");
+        assert_eq!(f("{:.3}", vec![Value::from(1.23456)]), "1.23");
     }
 }

@@ -1,7 +1,7 @@
 //! Source rewrite that gives templates Python's operator semantics.
 //!
 //! minijinja evaluates `'%03d' % n` as a numeric modulo and builds list
-//! literals as immutable sequences. Jinja2 on CPython formats the string and
+//! literals as immutable sequences. Jinja2 on `CPython` formats the string and
 //! builds a mutable `list`. Before compiling, the template is parsed with
 //! minijinja's own parser and every arithmetic operator and list literal is
 //! replaced by a call to a helper with Python semantics (`ops.rs`), using
@@ -27,7 +27,7 @@ pub const HELPERS: &[&str] = &[
 ];
 
 /// Jinja2 prints nothing for `a if b` when `b` is false, even under
-/// StrictUndefined; minijinja would fail, so an explicit empty else is added.
+/// `StrictUndefined`; minijinja would fail, so an explicit empty else is added.
 const NO_ELSE: &str = " else \"\"";
 
 struct Rewriter<'s> {
@@ -130,7 +130,11 @@ impl Rewriter<'_> {
                 out
             }
             Expr::IfExpr(i) => {
-                let mut out = format!("({}) if ({})", self.emit(&i.true_expr), self.emit(&i.test_expr));
+                let mut out = format!(
+                    "({}) if ({})",
+                    self.emit(&i.true_expr),
+                    self.emit(&i.test_expr)
+                );
                 match &i.false_expr {
                     Some(f) => out.push_str(&format!(" else ({})", self.emit(f))),
                     None => out.push_str(NO_ELSE),
@@ -141,9 +145,16 @@ impl Rewriter<'_> {
                 let operand = f.expr.as_ref().map(|e| self.emit(e)).unwrap_or_default();
                 format!("({operand}) | {}({})", f.name, self.emit_args(&f.args))
             }
-            Expr::Test(t) => format!("({}) is {}({})", self.emit(&t.expr), t.name, self.emit_args(&t.args)),
+            Expr::Test(t) => format!(
+                "({}) is {}({})",
+                self.emit(&t.expr),
+                t.name,
+                self.emit_args(&t.args)
+            ),
             Expr::GetAttr(g) => format!("({}).{}", self.emit(&g.expr), g.name),
-            Expr::GetItem(g) => format!("({})[{}]", self.emit(&g.expr), self.emit(&g.subscript_expr)),
+            Expr::GetItem(g) => {
+                format!("({})[{}]", self.emit(&g.expr), self.emit(&g.subscript_expr))
+            }
             Expr::Call(c) => format!("({})({})", self.emit(&c.expr), self.emit_args(&c.args)),
             Expr::List(_) => unreachable!("lists are always replaced"),
             Expr::Tuple(t) => {
@@ -215,7 +226,10 @@ impl Rewriter<'_> {
     fn args(&self, args: &[CallArg<'_>], edits: &mut Vec<Edit>) {
         for a in args {
             match a {
-                CallArg::Pos(e) | CallArg::Kwarg(_, e) | CallArg::PosSplat(e) | CallArg::KwargSplat(e) => {
+                CallArg::Pos(e)
+                | CallArg::Kwarg(_, e)
+                | CallArg::PosSplat(e)
+                | CallArg::KwargSplat(e) => {
                     self.expr(e, edits);
                 }
             }
@@ -245,13 +259,16 @@ impl Rewriter<'_> {
             Expr::IfExpr(i) => {
                 self.expr(&i.test_expr, edits);
                 self.expr(&i.true_expr, edits);
-                match &i.false_expr {
-                    Some(f) => self.expr(f, edits),
-                    None => {
-                        // the span of an if-expression starts early, but its end is exact
-                        let end = i.span().end_offset as usize;
-                        edits.push(Edit { start: end, end, text: NO_ELSE.to_string() });
-                    }
+                if let Some(f) = &i.false_expr {
+                    self.expr(f, edits)
+                } else {
+                    // the span of an if-expression starts early, but its end is exact
+                    let end = i.span().end_offset as usize;
+                    edits.push(Edit {
+                        start: end,
+                        end,
+                        text: NO_ELSE.to_string(),
+                    });
                 }
             }
             Expr::Filter(f) => {
@@ -356,10 +373,7 @@ impl Rewriter<'_> {
                 let span = d.span();
                 return Err(Error::new(
                     ErrorKind::SyntaxError,
-                    format!(
-                        "Encountered unknown tag 'do' (line {})",
-                        span.start_line
-                    ),
+                    format!("Encountered unknown tag 'do' (line {})", span.start_line),
                 ));
             }
         }

@@ -70,7 +70,8 @@ pub fn describe(v: &Value) -> String {
 pub fn lax_int(v: &Value) -> Result<i128, LaxError> {
     use crate::jinja::pyfmt::{as_num, Num};
     if let Some(s) = v.as_str() {
-        return str_to_int(s).ok_or_else(|| LaxError(format!("expects an int, got {}", describe(v))));
+        return str_to_int(s)
+            .ok_or_else(|| LaxError(format!("expects an int, got {}", describe(v))));
     }
     match as_num(v) {
         Some(Num::Int(i)) => Ok(i),
@@ -118,7 +119,8 @@ fn float_str(s: &str) -> Option<f64> {
 pub fn lax_float(v: &Value) -> Result<f64, LaxError> {
     use crate::jinja::pyfmt::{as_num, Num};
     if let Some(s) = v.as_str() {
-        return float_str(s).ok_or_else(|| LaxError(format!("expects a float, got {}", describe(v))));
+        return float_str(s)
+            .ok_or_else(|| LaxError(format!("expects a float, got {}", describe(v))));
     }
     match as_num(v) {
         Some(Num::Int(i)) => Ok(i as f64),
@@ -143,10 +145,8 @@ pub fn lax_bool(v: &Value) -> Result<bool, LaxError> {
         };
     }
     match as_num(v) {
-        Some(Num::Int(0)) => Ok(false),
-        Some(Num::Int(1)) => Ok(true),
-        Some(Num::Float(f)) if f == 0.0 => Ok(false),
-        Some(Num::Float(f)) if f == 1.0 => Ok(true),
+        Some(Num::Int(i)) if i == 0 || i == 1 => Ok(i == 1),
+        Some(Num::Float(f)) if f == 0.0 || f == 1.0 => Ok(f == 1.0),
         _ => Err(bad()),
     }
 }

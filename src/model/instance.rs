@@ -37,19 +37,28 @@ pub fn read_instance(
 ) -> Option<InstanceDoc> {
     let Some(entries) = root.map_entries() else {
         let what = match root.kind {
-            NodeKind::Null => "the file holds no YAML document (it is empty or only comments)".to_string(),
+            NodeKind::Null => {
+                "the file holds no YAML document (it is empty or only comments)".to_string()
+            }
             _ => format!("the top level is {}, not a mapping", root.type_name()),
         };
         diags.push(
-            Diagnostic::plain(Some(src), format!("not a valid IOC instance: {what}"))
-                .with_hint("an instance is a mapping with `ioc_name`, `description` and `entities`"),
+            Diagnostic::plain(Some(src), format!("not a valid IOC instance: {what}")).with_hint(
+                "an instance is a mapping with `ioc_name`, `description` and `entities`",
+            ),
         );
         return None;
     };
     let Some(ioc_name) = entries.get("ioc_name") else {
         diags.push(
-            Diagnostic::error(src, root.span, "not a valid IOC instance: `ioc_name` is missing")
-                .with_hint("add `ioc_name: \"{{ _global.get_env('IOC_NAME') }}\"` at the top of the file"),
+            Diagnostic::error(
+                src,
+                root.span,
+                "not a valid IOC instance: `ioc_name` is missing",
+            )
+            .with_hint(
+                "add `ioc_name: \"{{ _global.get_env('IOC_NAME') }}\"` at the top of the file",
+            ),
         );
         return None;
     };

@@ -42,21 +42,20 @@ impl<'n> MapReader<'n> {
     /// Starts reading `node`, which must be a mapping; `what` names it in messages.
     pub fn new(node: &'n Node, what: impl Into<String>, sink: &mut Sink<'_>) -> Option<Self> {
         let what = what.into();
-        match node.map_entries() {
-            Some(entries) => Some(MapReader {
+        if let Some(entries) = node.map_entries() {
+            Some(MapReader {
                 node,
                 entries,
                 used: HashSet::new(),
                 what,
-            }),
-            None => {
-                sink.error(
-                    node,
-                    format!("{what} must be a mapping, got {}", node.type_name()),
-                    None,
-                );
-                None
-            }
+            })
+        } else {
+            sink.error(
+                node,
+                format!("{what} must be a mapping, got {}", node.type_name()),
+                None,
+            );
+            None
         }
     }
 
@@ -116,20 +115,19 @@ impl<'n> MapReader<'n> {
     }
 
     fn check_str(&self, key: &str, node: &Node, sink: &mut Sink<'_>) -> Option<String> {
-        match node.as_str() {
-            Some(s) => Some(s.to_string()),
-            None => {
-                sink.error(
-                    node,
-                    format!(
-                        "`{key}` of {} expects a string, got {}",
-                        self.what,
-                        super::convert::describe(&to_value(node))
-                    ),
-                    Some("quote the value to make it a string".into()),
-                );
-                None
-            }
+        if let Some(s) = node.as_str() {
+            Some(s.to_string())
+        } else {
+            sink.error(
+                node,
+                format!(
+                    "`{key}` of {} expects a string, got {}",
+                    self.what,
+                    super::convert::describe(&to_value(node))
+                ),
+                Some("quote the value to make it a string".into()),
+            );
+            None
         }
     }
 
@@ -150,40 +148,38 @@ impl<'n> MapReader<'n> {
     /// An optional list field.
     pub fn opt_seq(&mut self, key: &str, sink: &mut Sink<'_>) -> Option<&'n [Node]> {
         let node = self.opt(key)?;
-        match node.as_seq() {
-            Some(items) => Some(items),
-            None => {
-                sink.error(
-                    node,
-                    format!(
-                        "`{key}` of {} must be a list, got {}",
-                        self.what,
-                        node.type_name()
-                    ),
-                    None,
-                );
-                None
-            }
+        if let Some(items) = node.as_seq() {
+            Some(items)
+        } else {
+            sink.error(
+                node,
+                format!(
+                    "`{key}` of {} must be a list, got {}",
+                    self.what,
+                    node.type_name()
+                ),
+                None,
+            );
+            None
         }
     }
 
     /// An optional mapping field, as (key node, value node) pairs.
     pub fn opt_map(&mut self, key: &str, sink: &mut Sink<'_>) -> Option<&'n [(Node, Node)]> {
         let node = self.opt(key)?;
-        match node.as_map() {
-            Some(entries) => Some(entries),
-            None => {
-                sink.error(
-                    node,
-                    format!(
-                        "`{key}` of {} must be a mapping, got {}",
-                        self.what,
-                        node.type_name()
-                    ),
-                    None,
-                );
-                None
-            }
+        if let Some(entries) = node.as_map() {
+            Some(entries)
+        } else {
+            sink.error(
+                node,
+                format!(
+                    "`{key}` of {} must be a mapping, got {}",
+                    self.what,
+                    node.type_name()
+                ),
+                None,
+            );
+            None
         }
     }
 

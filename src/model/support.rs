@@ -284,7 +284,11 @@ const MODEL_FIELDS: &[&str] = &[
 ];
 
 /// Reads one support file (already parsed) into a module; problems go to `diags`.
-pub fn read_support(root: &Node, src: &Arc<SourceFile>, diags: &mut Diagnostics) -> Option<SupportModule> {
+pub fn read_support(
+    root: &Node,
+    src: &Arc<SourceFile>,
+    diags: &mut Diagnostics,
+) -> Option<SupportModule> {
     let before = diags.0.len();
     let mut sink = Sink { src, diags };
     let mut r = MapReader::new(root, "the support definition", &mut sink)?;
@@ -297,7 +301,9 @@ pub fn read_support(root: &Node, src: &Arc<SourceFile>, diags: &mut Diagnostics)
         match list.as_seq() {
             Some(items) => {
                 for (i, item) in items.iter().enumerate() {
-                    if let Some(m) = read_model(item, i, module.as_deref().unwrap_or(""), src, &mut sink) {
+                    if let Some(m) =
+                        read_model(item, i, module.as_deref().unwrap_or(""), src, &mut sink)
+                    {
                         models.push(m);
                     }
                 }
@@ -313,8 +319,15 @@ pub fn read_support(root: &Node, src: &Arc<SourceFile>, diags: &mut Diagnostics)
     let mut seen: IndexMap<String, Span> = IndexMap::new();
     for m in &models {
         if let Some(first) = seen.get(&m.name) {
-            let d = crate::diag::Diagnostic::error(src, m.span, format!("duplicate entity model name `{}`", m.name))
-                .with_hint(format!("the first `{}` is on line {}", m.name, first.start.line));
+            let d = crate::diag::Diagnostic::error(
+                src,
+                m.span,
+                format!("duplicate entity model name `{}`", m.name),
+            )
+            .with_hint(format!(
+                "the first `{}` is on line {}",
+                m.name, first.start.line
+            ));
             sink.diags.push(d);
         } else {
             seen.insert(m.name.clone(), m.span);
@@ -332,7 +345,11 @@ pub fn read_support(root: &Node, src: &Arc<SourceFile>, diags: &mut Diagnostics)
 
 fn check_seq(node: &Node, what: &str, sink: &mut Sink<'_>) {
     if node.as_seq().is_none() {
-        sink.error(node, format!("{what} must be a list, got {}", node.type_name()), None);
+        sink.error(
+            node,
+            format!("{what} must be a list, got {}", node.type_name()),
+            None,
+        );
     }
 }
 
@@ -343,10 +360,10 @@ fn read_model(
     src: &Arc<SourceFile>,
     sink: &mut Sink<'_>,
 ) -> Option<EntityModel> {
-    let label = node
-        .get("name")
-        .and_then(Node::as_str)
-        .map_or_else(|| format!("entity model {index}"), |n| format!("entity model `{module}.{n}`"));
+    let label = node.get("name").and_then(Node::as_str).map_or_else(
+        || format!("entity model {index}"),
+        |n| format!("entity model `{module}.{n}`"),
+    );
     let mut r = MapReader::new(node, label.clone(), sink)?;
     let name = r.req_str("name", sink);
     let description = r.req_str("description", sink);
@@ -367,15 +384,24 @@ fn read_model(
         match vnode.as_seq() {
             Some(items) => {
                 for item in items {
-                    if let Some(mut vr) = MapReader::new(item, format!("a `validate` item of {label}"), sink) {
-                        let assertion = vr.opt_str("assert", sink).flatten().or_else(|| vr.opt_str("assert_", sink).flatten());
+                    if let Some(mut vr) =
+                        MapReader::new(item, format!("a `validate` item of {label}"), sink)
+                    {
+                        let assertion = vr
+                            .opt_str("assert", sink)
+                            .flatten()
+                            .or_else(|| vr.opt_str("assert_", sink).flatten());
                         if assertion.is_none() && vr.node().get("assert").is_none() {
                             sink.error(item, format!("a `validate` item of {label} is missing the required field `assert`"), None);
                         }
                         let message = vr.req_str("message", sink);
                         vr.finish(&["assert", "assert_", "message"], sink);
                         if let (Some(assertion), Some(message)) = (assertion, message) {
-                            validate.push(Validation { assertion, message, span: item.span });
+                            validate.push(Validation {
+                                assertion,
+                                message,
+                                span: item.span,
+                            });
                         }
                     }
                 }
@@ -396,12 +422,18 @@ fn read_model(
     let mut env_vars = Vec::new();
     if let Some(items) = r.opt_seq("env_vars", sink) {
         for item in items {
-            if let Some(mut er) = MapReader::new(item, format!("an `env_vars` item of {label}"), sink) {
+            if let Some(mut er) =
+                MapReader::new(item, format!("an `env_vars` item of {label}"), sink)
+            {
                 let name = er.req_str("name", sink);
                 let value = er.req_str("value", sink);
                 er.finish(&["name", "value"], sink);
                 if let (Some(name), Some(value)) = (name, value) {
-                    env_vars.push(EnvVar { name, value, span: item.span });
+                    env_vars.push(EnvVar {
+                        name,
+                        value,
+                        span: item.span,
+                    });
                 }
             }
         }
@@ -458,15 +490,16 @@ fn read_defines(r: &mut MapReader<'_>, key: &str, label: &str, sink: &mut Sink<'
         let typ = match dr.opt("type") {
             None => Some(Some("str")),
             Some(t) if t.kind == NodeKind::Null => Some(None),
-            Some(t) => match t.as_str() {
-                Some(s @ ("str" | "float" | "int" | "bool" | "list")) => Some(Some(match s {
-                    "str" => "str",
-                    "float" => "float",
-                    "int" => "int",
-                    "bool" => "bool",
-                    _ => "list",
-                })),
-                _ => {
+            Some(t) => {
+                if let Some(s @ ("str" | "float" | "int" | "bool" | "list")) = t.as_str() {
+                    Some(Some(match s {
+                        "str" => "str",
+                        "float" => "float",
+                        "int" => "int",
+                        "bool" => "bool",
+                        _ => "list",
+                    }))
+                } else {
                     sink.error(
                         t,
                         format!("`type` of {what} must be one of str, float, int, bool, list"),
@@ -474,7 +507,7 @@ fn read_defines(r: &mut MapReader<'_>, key: &str, label: &str, sink: &mut Sink<'
                     );
                     None
                 }
-            },
+            }
         };
         dr.finish(&["description", "value", "type"], sink);
         if let (Some(description), Some(value), Some(typ)) = (description, value, typ) {
@@ -494,13 +527,14 @@ fn read_param(name: &str, node: &Node, label: &str, sink: &mut Sink<'_>) -> Opti
     let what = format!("parameter `{name}` of {label}");
     let mut r = MapReader::new(node, what.clone(), sink)?;
     let tnode = r.req("type", sink)?;
-    let typ = match tnode.as_str().and_then(ParamType::parse) {
-        Some(t) => t,
-        None => {
-            let hint = format!("use one of: {}", ParamType::ALL.join(", "));
-            sink.error(tnode, format!("{what} has an unknown type `{tnode}`"), Some(hint));
-            return None;
-        }
+    let Some(typ) = tnode.as_str().and_then(ParamType::parse) else {
+        let hint = format!("use one of: {}", ParamType::ALL.join(", "));
+        sink.error(
+            tnode,
+            format!("{what} has an unknown type `{tnode}`"),
+            Some(hint),
+        );
+        return None;
     };
     let description = r.req_str("description", sink);
     let default_node = r.opt("default").filter(|d| d.kind != NodeKind::Null);
@@ -544,28 +578,25 @@ fn convert_default(typ: ParamType, node: &Node) -> Result<Value, String> {
     let v = to_value(node);
     let v = &v;
     match typ {
-        ParamType::Str | ParamType::Id => d.as_str().map(Value::from).ok_or_else(|| format!("expects a string, got {}", super::convert::describe(v))),
+        ParamType::Str | ParamType::Id => d
+            .as_str()
+            .map(Value::from)
+            .ok_or_else(|| format!("expects a string, got {}", super::convert::describe(v))),
         ParamType::Int => match &d.kind {
             NodeKind::Int(_) | NodeKind::Bool(_) | NodeKind::Float(_) => {
                 lax_int(v).map(Value::from).map_err(|e| e.0)
             }
-            _ => jinja_ok(d)
-                .map(Ok)
-                .unwrap_or_else(|| lax_int(v).map(Value::from).map_err(|e| e.0)),
+            _ => jinja_ok(d).map_or_else(|| lax_int(v).map(Value::from).map_err(|e| e.0), Ok),
         },
         ParamType::Float => match &d.kind {
             NodeKind::Int(_) | NodeKind::Bool(_) | NodeKind::Float(_) => {
                 lax_float(v).map(Value::from).map_err(|e| e.0)
             }
-            _ => jinja_ok(d)
-                .map(Ok)
-                .unwrap_or_else(|| lax_float(v).map(Value::from).map_err(|e| e.0)),
+            _ => jinja_ok(d).map_or_else(|| lax_float(v).map(Value::from).map_err(|e| e.0), Ok),
         },
         ParamType::Bool => match &d.kind {
             NodeKind::Bool(_) => lax_bool(v).map(Value::from).map_err(|e| e.0),
-            _ => jinja_ok(d)
-                .map(Ok)
-                .unwrap_or_else(|| lax_bool(v).map(Value::from).map_err(|e| e.0)),
+            _ => jinja_ok(d).map_or_else(|| lax_bool(v).map(Value::from).map_err(|e| e.0), Ok),
         },
         ParamType::List => match &d.kind {
             NodeKind::Seq(_) => Ok(to_value(d)),
@@ -579,7 +610,12 @@ fn convert_default(typ: ParamType, node: &Node) -> Result<Value, String> {
     }
 }
 
-fn read_script(r: &mut MapReader<'_>, key: &str, label: &str, sink: &mut Sink<'_>) -> Vec<ScriptItem> {
+fn read_script(
+    r: &mut MapReader<'_>,
+    key: &str,
+    label: &str,
+    sink: &mut Sink<'_>,
+) -> Vec<ScriptItem> {
     let mut out = Vec::new();
     let Some(items) = r.opt_seq(key, sink) else {
         return out;
@@ -595,7 +631,11 @@ fn read_script(r: &mut MapReader<'_>, key: &str, label: &str, sink: &mut Sink<'_
                 Some("text") => false,
                 Some("comment") => true,
                 _ => {
-                    sink.error(t, format!("`type` of {what} must be `text` or `comment`"), None);
+                    sink.error(
+                        t,
+                        format!("`type` of {what} must be `text` or `comment`"),
+                        None,
+                    );
                     continue;
                 }
             },
@@ -635,16 +675,28 @@ fn read_script(r: &mut MapReader<'_>, key: &str, label: &str, sink: &mut Sink<'_
     out
 }
 
-fn read_str_map(node: &Node, what: &str, sink: &mut Sink<'_>) -> Option<IndexMap<String, Option<String>>> {
+fn read_str_map(
+    node: &Node,
+    what: &str,
+    sink: &mut Sink<'_>,
+) -> Option<IndexMap<String, Option<String>>> {
     let Some(entries) = node.as_map() else {
-        sink.error(node, format!("{what} must be a mapping, got {}", node.type_name()), None);
+        sink.error(
+            node,
+            format!("{what} must be a mapping, got {}", node.type_name()),
+            None,
+        );
         return None;
     };
     let mut out = IndexMap::new();
     let mut ok = true;
     for (k, v) in entries {
         let Some(key) = k.as_str() else {
-            sink.error(k, format!("the keys of {what} must be strings"), Some("quote the key".into()));
+            sink.error(
+                k,
+                format!("the keys of {what} must be strings"),
+                Some("quote the key".into()),
+            );
             ok = false;
             continue;
         };
@@ -658,7 +710,10 @@ fn read_str_map(node: &Node, what: &str, sink: &mut Sink<'_>) -> Option<IndexMap
             _ => {
                 sink.error(
                     v,
-                    format!("`{key}` of {what} must be a string or empty, got {}", v.type_name()),
+                    format!(
+                        "`{key}` of {what} must be a string or empty, got {}",
+                        v.type_name()
+                    ),
                     Some("quote the value to make it a string".into()),
                 );
                 ok = false;
@@ -699,7 +754,10 @@ fn read_pvi(node: &Node, label: &str, sink: &mut Sink<'_>) -> Option<Pvi> {
     };
     let pv = r.opt_bool("pv", sink)?;
     let pv_prefix = r.opt_str("pv_prefix", sink)?;
-    r.finish(&["yaml_path", "ui_index", "ui_macros", "pv", "pv_prefix"], sink);
+    r.finish(
+        &["yaml_path", "ui_index", "ui_macros", "pv", "pv_prefix"],
+        sink,
+    );
     Some(Pvi {
         yaml_path: yaml_path?,
         ui_index: ui_index.unwrap_or(true),
@@ -712,23 +770,27 @@ fn read_pvi(node: &Node, label: &str, sink: &mut Sink<'_>) -> Option<Pvi> {
 
 fn read_sub_entity(node: &Node, label: &str, sink: &mut Sink<'_>) -> Option<SubEntity> {
     let what = format!("a sub-entity of {label}");
-    let entries = match node.map_entries() {
-        Some(e) => e,
-        None => {
-            sink.error(node, format!("{what} must be a mapping, got {}", node.type_name()), None);
-            return None;
-        }
-    };
-    let Some(t) = entries.get("type") else {
-        sink.error(node, format!("{what} is missing the required field `type`"), None);
+    let Some(entries) = node.map_entries() else {
+        sink.error(
+            node,
+            format!("{what} must be a mapping, got {}", node.type_name()),
+            None,
+        );
         return None;
     };
-    let ty = match t.as_str() {
-        Some(s) => s.to_string(),
-        None => {
-            sink.error(t, format!("`type` of {what} must be a string"), None);
-            return None;
-        }
+    let Some(t) = entries.get("type") else {
+        sink.error(
+            node,
+            format!("{what} is missing the required field `type`"),
+            None,
+        );
+        return None;
+    };
+    let ty = if let Some(s) = t.as_str() {
+        s.to_string()
+    } else {
+        sink.error(t, format!("`type` of {what} must be a string"), None);
+        return None;
     };
     let enabled = match entries.get("entity_enabled") {
         None => true,

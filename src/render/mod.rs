@@ -23,20 +23,30 @@ pub const ST_CMD_TEMPLATE: &str = include_str!("../../ioc-templates/st.cmd.jinja
 /// The substitution file template (`ioc-templates/ioc.subst.jinja`).
 pub const SUBST_TEMPLATE: &str = include_str!("../../ioc-templates/ioc.subst.jinja");
 
-fn render_error(entity: &Entity, what: &str, text: &str, span: crate::source::Span, e: &crate::jinja::TemplateError) -> Diagnostic {
+fn render_error(
+    entity: &Entity,
+    what: &str,
+    text: &str,
+    span: crate::source::Span,
+    e: &crate::jinja::TemplateError,
+) -> Diagnostic {
     let src = entity
         .model()
         .map_or_else(|| entity.origin.source.clone(), |m| m.source.clone());
-    let mut d = e.hint_into(Diagnostic::error(
-        &src,
-        span,
-        format!("{}: could not render {what}: {}", entity.origin.label, e.message),
-    ))
-    .with_note(format!(
-        "the entity is defined at {}:{}",
-        crate::diag::display_path(&entity.origin.source.path),
-        entity.origin.span.start.line
-    ));
+    let mut d = e
+        .hint_into(Diagnostic::error(
+            &src,
+            span,
+            format!(
+                "{}: could not render {what}: {}",
+                entity.origin.label, e.message
+            ),
+        ))
+        .with_note(format!(
+            "the entity is defined at {}:{}",
+            crate::diag::display_path(&entity.origin.source.path),
+            entity.origin.span.start.line
+        ));
     if let Some(note) = template_note(text, e) {
         d = d.with_note(note);
     }
@@ -69,7 +79,11 @@ fn render_script(
         match &item.when {
             When::First => {
                 // ibek keys "first" on the model name without its module
-                let key = format!("{}{}", model.name, if item.comment { "comment" } else { "text" });
+                let key = format!(
+                    "{}{}",
+                    model.name,
+                    if item.comment { "comment" } else { "text" }
+                );
                 if !once.insert(key) {
                     continue;
                 }
@@ -78,7 +92,10 @@ fn render_script(
                 return Err(Diagnostic::error(
                     &model.source,
                     item.span,
-                    format!("{}: `when: last` is not implemented by ibek", entity.origin.label),
+                    format!(
+                        "{}: `when: last` is not implemented by ibek",
+                        entity.origin.label
+                    ),
                 )
                 .with_hint("use `first` or `every`"));
             }
@@ -105,7 +122,9 @@ pub fn render_startup(
 ) -> Result<String, Diagnostic> {
     let mut env_vars = String::new();
     for entity in entities.iter().filter(|e| e.enabled()) {
-        let Some(model) = entity.model() else { continue };
+        let Some(model) = entity.model() else {
+            continue;
+        };
         if model.env_vars.is_empty() {
             continue;
         }
@@ -117,7 +136,9 @@ pub fn render_startup(
             let v = resolver
                 .engine
                 .render_value(&minijinja::Value::from(template.as_str()), &scope, None)
-                .map_err(|e| render_error(entity, "an environment variable", &template, var.span, &e))?;
+                .map_err(|e| {
+                    render_error(entity, "an environment variable", &template, var.span, &e)
+                })?;
             text.push_str(&pyfmt::py_str(&v).unwrap_or_default());
         }
         env_vars.push_str(&text);
@@ -126,13 +147,27 @@ pub fn render_startup(
     let mut once = HashSet::new();
     let mut pre_init = String::new();
     for entity in entities.iter().filter(|e| e.enabled()) {
-        let items = entity.model().map(|m| m.pre_init.clone()).unwrap_or_default();
-        pre_init.push_str(&render_script(resolver, entity, &items, &mut once, "pre_init")?);
+        let items = entity
+            .model()
+            .map(|m| m.pre_init.clone())
+            .unwrap_or_default();
+        pre_init.push_str(&render_script(
+            resolver, entity, &items, &mut once, "pre_init",
+        )?);
     }
     let mut post_init = String::new();
     for entity in entities.iter().filter(|e| e.enabled()) {
-        let items = entity.model().map(|m| m.post_init.clone()).unwrap_or_default();
-        post_init.push_str(&render_script(resolver, entity, &items, &mut once, "post_init")?);
+        let items = entity
+            .model()
+            .map(|m| m.post_init.clone())
+            .unwrap_or_default();
+        post_init.push_str(&render_script(
+            resolver,
+            entity,
+            &items,
+            &mut once,
+            "post_init",
+        )?);
     }
     fill_template(
         ST_CMD_TEMPLATE,

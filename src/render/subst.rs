@@ -66,7 +66,16 @@ impl SubstBuilder {
         let enabled = resolver
             .engine
             .render_str(&db.enabled, &scope)
-            .map_err(|e| db_error(entity, db.span, format!("could not render `enabled` of database `{}`: {}", db.file, e.message)))?;
+            .map_err(|e| {
+                db_error(
+                    entity,
+                    db.span,
+                    format!(
+                        "could not render `enabled` of database `{}`: {}",
+                        db.file, e.message
+                    ),
+                )
+            })?;
         if !str_to_bool(&enabled) {
             return Ok(());
         }
@@ -76,7 +85,11 @@ impl SubstBuilder {
         for (arg, value) in &db.args {
             if arg.contains('*') || arg.contains('?') {
                 let re = Regex::new(&format!("^(?:{arg})")).map_err(|e| {
-                    db_error(entity, db.span, format!("database arg `{arg}` is not a valid regex: {e}"))
+                    db_error(
+                        entity,
+                        db.span,
+                        format!("database arg `{arg}` is not a valid regex: {e}"),
+                    )
                 })?;
                 for a in attributes.iter().filter(|a| re.is_match(a)) {
                     expanded.insert(a.clone(), value.clone());
@@ -86,7 +99,10 @@ impl SubstBuilder {
             }
         }
         for (arg, value) in &expanded {
-            if value.is_none() && !entity.record.has(arg) && !resolver.engine.globals().has_variable(arg) {
+            if value.is_none()
+                && !entity.record.has(arg)
+                && !resolver.engine.globals().has_variable(arg)
+            {
                 let mut d = db_error(
                     entity,
                     db.span,
@@ -103,15 +119,33 @@ impl SubstBuilder {
         let filename = resolver
             .engine
             .render_str(file_template, &scope)
-            .map_err(|e| db_error(entity, db.span, format!("could not render the database file name `{file_template}`: {}", e.message)))?;
+            .map_err(|e| {
+                db_error(
+                    entity,
+                    db.span,
+                    format!(
+                        "could not render the database file name `{file_template}`: {}",
+                        e.message
+                    ),
+                )
+            })?;
         let mut values = IndexMap::new();
         for (key, template) in &expanded {
-            let text = template.clone().unwrap_or_else(|| format!("{{{{ {key} }}}}"));
+            let text = template
+                .clone()
+                .unwrap_or_else(|| format!("{{{{ {key} }}}}"));
             let v = resolver
                 .engine
                 .render_value(&minijinja::Value::from(text.as_str()), &scope, None)
                 .map_err(|e| {
-                    let mut d = e.hint_into(db_error(entity, db.span, format!("could not render arg `{key}` of database `{filename}`: {}", e.message)));
+                    let mut d = e.hint_into(db_error(
+                        entity,
+                        db.span,
+                        format!(
+                            "could not render arg `{key}` of database `{filename}`: {}",
+                            e.message
+                        ),
+                    ));
                     if let Some(note) = template_note(&text, &e) {
                         d = d.with_note(note);
                     }
@@ -119,14 +153,27 @@ impl SubstBuilder {
                 })?;
             values.insert(key.clone(), pyfmt::py_str(&v).unwrap_or_default());
         }
-        let block = self.blocks.entry(filename.clone()).or_insert_with(|| Block {
-            keys: values.keys().cloned().collect(),
-            rows: Vec::new(),
-        });
-        let same = values.len() == block.keys.len() && block.keys.iter().all(|k| values.contains_key(k));
+        let block = self
+            .blocks
+            .entry(filename.clone())
+            .or_insert_with(|| Block {
+                keys: values.keys().cloned().collect(),
+                rows: Vec::new(),
+            });
+        let same =
+            values.len() == block.keys.len() && block.keys.iter().all(|k| values.contains_key(k));
         if !same {
-            let missing: Vec<&str> = block.keys.iter().filter(|k| !values.contains_key(*k)).map(String::as_str).collect();
-            let extra: Vec<&str> = values.keys().filter(|k| !block.keys.contains(k)).map(String::as_str).collect();
+            let missing: Vec<&str> = block
+                .keys
+                .iter()
+                .filter(|k| !values.contains_key(*k))
+                .map(String::as_str)
+                .collect();
+            let extra: Vec<&str> = values
+                .keys()
+                .filter(|k| !block.keys.contains(k))
+                .map(String::as_str)
+                .collect();
             return Err(db_error(
                 entity,
                 db.span,
@@ -137,7 +184,9 @@ impl SubstBuilder {
             )
             .with_hint("every entity that loads a template must give it the same set of args"));
         }
-        block.rows.push(block.keys.iter().map(|k| values[k].clone()).collect());
+        block
+            .rows
+            .push(block.keys.iter().map(|k| values[k].clone()).collect());
         Ok(())
     }
 
@@ -176,10 +225,13 @@ impl SubstBuilder {
             let rows = table
                 .iter()
                 .map(|row| {
-                    row.iter()
-                        .enumerate()
-                        .map(|(i, c)| format!("{c:<w$}", w = widths[i]))
-                        .collect::<String>()
+                    let mut line = String::new();
+                    for (i, c) in row.iter().enumerate() {
+                        line.push_str(c);
+                        let pad = widths[i] - c.chars().count();
+                        line.extend(std::iter::repeat_n(' ', pad));
+                    }
+                    line
                 })
                 .collect();
             let rows: Vec<String> = rows;
@@ -200,7 +252,10 @@ pub fn render_substitution(
 ) -> Result<SubstBuilder, Diagnostic> {
     let mut b = SubstBuilder::default();
     for entity in entities.iter().filter(|e| e.enabled()) {
-        let dbs = entity.model().map(|m| m.databases.clone()).unwrap_or_default();
+        let dbs = entity
+            .model()
+            .map(|m| m.databases.clone())
+            .unwrap_or_default();
         for db in &dbs {
             b.add_database(resolver, db, entity)?;
         }

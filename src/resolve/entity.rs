@@ -94,7 +94,7 @@ pub fn template_note(text: &str, err: &TemplateError) -> Option<String> {
 }
 
 impl Resolver<'_> {
-    fn field_diag(&self, input: &EntityInput, field: &str, message: String) -> Diagnostic {
+    fn field_diag(input: &EntityInput, field: &str, message: String) -> Diagnostic {
         let (src, span) = input
             .spans
             .get(field)
@@ -103,7 +103,7 @@ impl Resolver<'_> {
         Diagnostic::error(&src, span, format!("{}: {message}", input.origin.label))
     }
 
-    fn entity_diag(&self, input: &EntityInput, message: String) -> Diagnostic {
+    fn entity_diag(input: &EntityInput, message: String) -> Diagnostic {
         Diagnostic::error(
             &input.origin.source,
             input.origin.span,
@@ -114,12 +114,11 @@ impl Resolver<'_> {
     /// Checks one entity's fields and, for model entities, renders it.
     pub fn build_entity(&mut self, input: EntityInput) -> Result<Entity, Vec<Diagnostic>> {
         let Some(tv) = input.fields.get("type") else {
-            return Err(vec![self
-                .entity_diag(&input, "has no `type`".into())
+            return Err(vec![Self::entity_diag(&input, "has no `type`".into())
                 .with_hint("start the entity with `- type: MODULE.ENTITY`")]);
         };
         let Some(ty) = tv.as_str().map(str::to_string) else {
-            return Err(vec![self.field_diag(
+            return Err(vec![Self::field_diag(
                 &input,
                 "type",
                 format!("`type` must be a string, got {}", describe(tv)),
@@ -127,27 +126,29 @@ impl Resolver<'_> {
         };
         let Some(kind) = self.registry.lookup(&ty) else {
             let names = self.registry.type_names();
-            let hint = match closest(&ty, names.iter().map(String::as_str)) {
-                Some(c) => format!("did you mean `{c}`?"),
-                None => {
-                    let module = ty.split('.').next().unwrap_or("");
-                    let same: Vec<&str> = names
-                        .iter()
-                        .map(String::as_str)
-                        .filter(|n| n.starts_with(&format!("{module}.")))
-                        .collect();
-                    if same.is_empty() {
-                        format!(
-                            "no definitions of module `{module}` were loaded; pass its *.ibek.support.yaml"
-                        )
-                    } else {
-                        format!("module `{module}` defines: {}", same.join(", "))
-                    }
+            let hint = if let Some(c) = closest(&ty, names.iter().map(String::as_str)) {
+                format!("did you mean `{c}`?")
+            } else {
+                let module = ty.split('.').next().unwrap_or("");
+                let same: Vec<&str> = names
+                    .iter()
+                    .map(String::as_str)
+                    .filter(|n| n.starts_with(&format!("{module}.")))
+                    .collect();
+                if same.is_empty() {
+                    format!(
+                        "no definitions of module `{module}` were loaded; pass its *.ibek.support.yaml"
+                    )
+                } else {
+                    format!("module `{module}` defines: {}", same.join(", "))
                 }
             };
-            return Err(vec![self
-                .field_diag(&input, "type", format!("unknown entity type `{ty}`"))
-                .with_hint(hint)]);
+            return Err(vec![Self::field_diag(
+                &input,
+                "type",
+                format!("unknown entity type `{ty}`"),
+            )
+            .with_hint(hint)]);
         };
         match kind {
             Kind::Model(model) => self.build_model_entity(input, &ty, model),
@@ -164,7 +165,7 @@ impl Resolver<'_> {
                 ParamType::Str | ParamType::Id => Some("quote the value to make it a string"),
                 _ => None,
             };
-            let d = self.field_diag(input, &p.name, format!("parameter `{}` {msg}", p.name));
+            let d = Self::field_diag(input, &p.name, format!("parameter `{}` {msg}", p.name));
             match hint {
                 Some(h) => d.with_hint(h),
                 None => d,
@@ -176,25 +177,38 @@ impl Resolver<'_> {
                 Some(_) => Ok(v.clone()),
                 None => Err(bad(format!("expects a string, got {}", describe(v)))),
             },
-            ParamType::Int => jinja
-                .map(Ok)
-                .unwrap_or_else(|| lax_int(v).map(int_value).map_err(|e| bad(e.0))),
-            ParamType::Float => jinja
-                .map(Ok)
-                .unwrap_or_else(|| lax_float(v).map(Value::from).map_err(|e| bad(e.0))),
-            ParamType::Bool => jinja
-                .map(Ok)
-                .unwrap_or_else(|| lax_bool(v).map(Value::from).map_err(|e| bad(e.0))),
+            ParamType::Int => {
+                jinja.map_or_else(|| lax_int(v).map(int_value).map_err(|e| bad(e.0)), Ok)
+            }
+            ParamType::Float => {
+                jinja.map_or_else(|| lax_float(v).map(Value::from).map_err(|e| bad(e.0)), Ok)
+            }
+            ParamType::Bool => {
+                jinja.map_or_else(|| lax_bool(v).map(Value::from).map_err(|e| bad(e.0)), Ok)
+            }
             ParamType::List => match jinja {
                 Some(j) => Ok(j),
                 None if v.downcast_object_ref::<PyList>().is_some() => Ok(v.clone()),
-                None if v.is_tuple() => Ok(PyList::new_value(v.try_iter().map(Iterator::collect).unwrap_or_default())),
-                None => Err(bad(format!("expects a list or a Jinja string, got {}", describe(v)))),
+                None if v.is_tuple() => Ok(PyList::new_value(
+                    v.try_iter().map(Iterator::collect).unwrap_or_default(),
+                )),
+                None => Err(bad(format!(
+                    "expects a list or a Jinja string, got {}",
+                    describe(v)
+                ))),
             },
             ParamType::Dict => match jinja {
                 Some(j) => Ok(j),
-                None if v.kind() == ValueKind::Map && !v.is_tuple() && v.downcast_object_ref::<Record>().is_none() => Ok(v.clone()),
-                None => Err(bad(format!("expects a mapping or a Jinja string, got {}", describe(v)))),
+                None if v.kind() == ValueKind::Map
+                    && !v.is_tuple()
+                    && v.downcast_object_ref::<Record>().is_none() =>
+                {
+                    Ok(v.clone())
+                }
+                None => Err(bad(format!(
+                    "expects a mapping or a Jinja string, got {}",
+                    describe(v)
+                ))),
             },
             ParamType::Object => Ok(v.clone()),
             ParamType::Enum => {
@@ -204,12 +218,26 @@ impl Resolver<'_> {
                         return Ok(key);
                     }
                 }
-                let keys: Vec<String> = p.values.iter().map(|(k, _)| format!("`{}`", k.key_text())).collect();
-                let d = bad(format!("is {}, which is not one of its values", describe(v)));
+                let keys: Vec<String> = p
+                    .values
+                    .iter()
+                    .map(|(k, _)| format!("`{}`", k.key_text()))
+                    .collect();
+                let d = bad(format!(
+                    "is {}, which is not one of its values",
+                    describe(v)
+                ));
                 let hint = match v.as_str().and_then(|s| {
-                    p.values.iter().map(|(k, _)| k).find(|k| k.key_text().eq_ignore_ascii_case(s))
+                    p.values
+                        .iter()
+                        .map(|(k, _)| k)
+                        .find(|k| k.key_text().eq_ignore_ascii_case(s))
                 }) {
-                    Some(k) => format!("did you mean `{}`? the values are: {}", k.key_text(), keys.join(", ")),
+                    Some(k) => format!(
+                        "did you mean `{}`? the values are: {}",
+                        k.key_text(),
+                        keys.join(", ")
+                    ),
                     None => format!("use one of: {}", keys.join(", ")),
                 };
                 Err(d.with_hint(hint))
@@ -231,7 +259,11 @@ impl Resolver<'_> {
             Some(v) => match lax_bool(v) {
                 Ok(b) => b,
                 Err(e) => {
-                    errors.push(self.field_diag(&input, "entity_enabled", format!("`entity_enabled` {}", e.0)));
+                    errors.push(Self::field_diag(
+                        &input,
+                        "entity_enabled",
+                        format!("`entity_enabled` {}", e.0),
+                    ));
                     true
                 }
             },
@@ -250,8 +282,16 @@ impl Resolver<'_> {
                         fields.insert(p.name.clone(), deep_copy(d));
                     }
                     None => errors.push(
-                        self.entity_diag(&input, format!("the required parameter `{}` is missing", p.name))
-                            .with_hint(format!("add `{}: ...` ({}: {})", p.name, p.typ.name(), first_line(&p.description))),
+                        Self::entity_diag(
+                            &input,
+                            format!("the required parameter `{}` is missing", p.name),
+                        )
+                        .with_hint(format!(
+                            "add `{}: ...` ({}: {})",
+                            p.name,
+                            p.typ.name(),
+                            first_line(&p.description)
+                        )),
                     ),
                 },
             }
@@ -267,8 +307,7 @@ impl Resolver<'_> {
                 None => format!("the parameters of `{ty}` are: {}", names.join(", ")),
             };
             errors.push(
-                self.field_diag(&input, key, format!("unknown parameter `{key}`"))
-                    .with_hint(hint),
+                Self::field_diag(&input, key, format!("unknown parameter `{key}`")).with_hint(hint),
             );
         }
         if !errors.is_empty() {
@@ -280,38 +319,94 @@ impl Resolver<'_> {
             record,
             origin: Arc::new(input.origin.clone()),
         };
-        self.process_fields(&input, &entity, &model).map_err(|d| vec![d])?;
+        self.process_fields(&input, &entity, &model)
+            .map_err(|d| vec![d])?;
         Ok(entity)
     }
 
-    /// ibek's `add_ibek_attributes`: pre_defines, parameters, post_defines, then validations.
-    fn process_fields(&mut self, input: &EntityInput, entity: &Entity, model: &EntityModel) -> Result<(), Diagnostic> {
+    /// ibek's `add_ibek_attributes`: `pre_defines`, parameters, `post_defines`, then validations.
+    fn process_fields(
+        &mut self,
+        input: &EntityInput,
+        entity: &Entity,
+        model: &EntityModel,
+    ) -> Result<(), Diagnostic> {
         let scope = Scope::Record(entity.record.clone());
         for d in &model.pre_defines {
-            self.process_field(input, entity, &scope, &d.name, d.value.clone(), d.typ, Some((&model.source, d.span)))?;
+            self.process_field(
+                input,
+                entity,
+                &scope,
+                &d.name,
+                d.value.clone(),
+                d.typ,
+                Some((&model.source, d.span)),
+            )?;
         }
         for p in model.parameters.values() {
             let value = entity.record.get(&p.name).unwrap_or_default();
-            let at = if input.spans.contains_key(&p.name) { None } else { p.default_node.as_ref().map(|n| (&model.source, n.span)) };
-            self.process_field(input, entity, &scope, &p.name, value, Some(p.typ.name()), at)?;
+            let at = if input.spans.contains_key(&p.name) {
+                None
+            } else {
+                p.default_node.as_ref().map(|n| (&model.source, n.span))
+            };
+            self.process_field(
+                input,
+                entity,
+                &scope,
+                &p.name,
+                value,
+                Some(p.typ.name()),
+                at,
+            )?;
         }
         for d in &model.post_defines {
-            self.process_field(input, entity, &scope, &d.name, d.value.clone(), d.typ, Some((&model.source, d.span)))?;
+            self.process_field(
+                input,
+                entity,
+                &scope,
+                &d.name,
+                d.value.clone(),
+                d.typ,
+                Some((&model.source, d.span)),
+            )?;
         }
         if entity.enabled() {
             for v in &model.validate {
-                let test = format!("{{% if {} %}}True{{% else %}}False{{% endif %}}", v.assertion);
+                let test = format!(
+                    "{{% if {} %}}True{{% else %}}False{{% endif %}}",
+                    v.assertion
+                );
                 let result = self.engine.render_str(&test, &scope).map_err(|e| {
-                    Diagnostic::error(&model.source, v.span, format!("{}: could not evaluate validation `{}`: {}", input.origin.label, v.assertion, e.message))
+                    Diagnostic::error(
+                        &model.source,
+                        v.span,
+                        format!(
+                            "{}: could not evaluate validation `{}`: {}",
+                            input.origin.label, v.assertion, e.message
+                        ),
+                    )
                 })?;
                 if result != "True" {
                     let message = self
                         .engine
                         .render_str(&v.message, &scope)
                         .unwrap_or_else(|_| v.message.clone());
-                    let (src, span) = input.spans.get("type").cloned().unwrap_or((input.origin.source.clone(), input.origin.span));
-                    return Err(Diagnostic::error(&src, span, format!("{}: validation failed: {message}", input.origin.label))
-                        .with_note(format!("the assertion `{}` of `{}` is false", v.assertion, model.full_name())));
+                    let (src, span) = input
+                        .spans
+                        .get("type")
+                        .cloned()
+                        .unwrap_or((input.origin.source.clone(), input.origin.span));
+                    return Err(Diagnostic::error(
+                        &src,
+                        span,
+                        format!("{}: validation failed: {message}", input.origin.label),
+                    )
+                    .with_note(format!(
+                        "the assertion `{}` of `{}` is false",
+                        v.assertion,
+                        model.full_name()
+                    )));
                 }
             }
         }
@@ -329,17 +424,22 @@ impl Resolver<'_> {
         typ: Option<&str>,
         def_at: Option<(&Arc<SourceFile>, Span)>,
     ) -> Result<(), Diagnostic> {
-        let locate = |this: &Self, msg: String| -> Diagnostic {
+        let locate = |msg: String| -> Diagnostic {
             match (input.spans.get(name), def_at) {
-                (Some((src, span)), _) => Diagnostic::error(src, *span, format!("{}: {msg}", input.origin.label)),
-                (None, Some((src, span))) => Diagnostic::error(src, span, format!("{}: {msg}", input.origin.label)),
-                (None, None) => this.entity_diag(input, msg),
+                (Some((src, span)), _) => {
+                    Diagnostic::error(src, *span, format!("{}: {msg}", input.origin.label))
+                }
+                (None, Some((src, span))) => {
+                    Diagnostic::error(src, span, format!("{}: {msg}", input.origin.label))
+                }
+                (None, None) => Self::entity_diag(input, msg),
             }
         };
         let mut value = value;
         if let Some(text) = value.as_str().map(str::to_string) {
             value = self.engine.render_value(&value, scope, typ).map_err(|e| {
-                let mut d = e.hint_into(locate(self, format!("could not render `{name}`: {}", e.message)));
+                let mut d =
+                    e.hint_into(locate(format!("could not render `{name}`: {}", e.message)));
                 if let Some(note) = template_note(&text, &e) {
                     d = d.with_note(note);
                 }
@@ -348,17 +448,19 @@ impl Resolver<'_> {
         }
         if typ == Some("object") {
             if let Some(id) = value.as_str().map(str::to_string) {
-                match self.ids.get(&id) {
-                    Some((target, _)) => value = Value::from_dyn_object(target.clone()),
-                    None => {
-                        let known: Vec<&str> = self.ids.keys().map(String::as_str).collect();
-                        let hint = match closest(&id, known.iter().copied()) {
-                            Some(c) => format!("did you mean `{c}`? an object must name the id of an entity defined earlier"),
-                            None if known.is_empty() => "no entity with an id is defined before this one".to_string(),
-                            None => format!("an object must name the id of an entity defined earlier; the ids are: {}", known.join(", ")),
-                        };
-                        return Err(locate(self, format!("object `{id}` not found (parameter `{name}`)")).with_hint(hint));
-                    }
+                if let Some((target, _)) = self.ids.get(&id) {
+                    value = Value::from_dyn_object(target.clone())
+                } else {
+                    let known: Vec<&str> = self.ids.keys().map(String::as_str).collect();
+                    let hint = match closest(&id, known.iter().copied()) {
+                        Some(c) => format!("did you mean `{c}`? an object must name the id of an entity defined earlier"),
+                        None if known.is_empty() => "no entity with an id is defined before this one".to_string(),
+                        None => format!("an object must name the id of an entity defined earlier; the ids are: {}", known.join(", ")),
+                    };
+                    return Err(
+                        locate(format!("object `{id}` not found (parameter `{name}`)"))
+                            .with_hint(hint),
+                    );
                 }
             }
         }
@@ -366,7 +468,7 @@ impl Resolver<'_> {
         if typ == Some("id") {
             let id = crate::jinja::pyfmt::py_str(&value).unwrap_or_default();
             if let Some((_, first)) = self.ids.get(&id) {
-                return Err(locate(self, format!("duplicate id `{id}`"))
+                return Err(locate(format!("duplicate id `{id}`"))
                     .with_note(format!("`{id}` is already the id of the entity at {first}"))
                     .with_hint("every id in an IOC instance must be unique; rename one of them"));
             }
@@ -375,13 +477,22 @@ impl Resolver<'_> {
                 .get(name)
                 .cloned()
                 .unwrap_or_else(|| (input.origin.source.clone(), input.origin.span));
-            let at = format!("{}:{}", crate::diag::display_path(&src.path), span.start.line);
+            let at = format!(
+                "{}:{}",
+                crate::diag::display_path(&src.path),
+                span.start.line
+            );
             self.ids.insert(id, (entity.record.clone(), at));
         }
         Ok(())
     }
 
-    fn build_builtin(&mut self, input: EntityInput, ty: &str, kind: Kind) -> Result<Entity, Vec<Diagnostic>> {
+    fn build_builtin(
+        &mut self,
+        input: EntityInput,
+        ty: &str,
+        kind: Kind,
+    ) -> Result<Entity, Vec<Diagnostic>> {
         let mut errors = Vec::new();
         let mut fields: IndexMap<String, Value> = IndexMap::new();
         fields.insert("type".into(), Value::from(ty));
@@ -390,7 +501,11 @@ impl Resolver<'_> {
             Some(v) => match lax_bool(v) {
                 Ok(b) => b,
                 Err(e) => {
-                    errors.push(self.field_diag(&input, "entity_enabled", format!("`entity_enabled` {}", e.0)));
+                    errors.push(Self::field_diag(
+                        &input,
+                        "entity_enabled",
+                        format!("`entity_enabled` {}", e.0),
+                    ));
                     true
                 }
             },
@@ -417,23 +532,33 @@ impl Resolver<'_> {
         for (name, typ, default) in spec {
             let value = match input.fields.get(*name) {
                 Some(v) => v.clone(),
-                None => match default {
-                    Some(d) => {
+                None => {
+                    if let Some(d) = default {
                         fields.insert((*name).into(), d.clone());
                         continue;
-                    }
-                    None => {
-                        errors.push(self.entity_diag(&input, format!("the required field `{name}` of `{ty}` is missing")));
+                    } else {
+                        errors.push(Self::entity_diag(
+                            &input,
+                            format!("the required field `{name}` of `{ty}` is missing"),
+                        ));
                         continue;
                     }
-                },
+                }
             };
             let checked = match *typ {
-                "str" => value.as_str().map(|_| value.clone()).ok_or_else(|| format!("expects a string, got {}", describe(&value))),
+                "str" => value
+                    .as_str()
+                    .map(|_| value.clone())
+                    .ok_or_else(|| format!("expects a string, got {}", describe(&value))),
                 "int" => lax_int(&value).map(int_value).map_err(|e| e.0),
                 "dict" => (value.kind() == ValueKind::Map && !value.is_tuple())
                     .then(|| value.clone())
-                    .ok_or_else(|| format!("expects a mapping (the entity to repeat), got {}", describe(&value))),
+                    .ok_or_else(|| {
+                        format!(
+                            "expects a mapping (the entity to repeat), got {}",
+                            describe(&value)
+                        )
+                    }),
                 _ => (value.as_str().is_some() || value.downcast_object_ref::<PyList>().is_some())
                     .then(|| value.clone())
                     .ok_or_else(|| format!("expects a list or a string, got {}", describe(&value))),
@@ -442,7 +567,7 @@ impl Resolver<'_> {
                 Ok(v) => {
                     fields.insert((*name).into(), v);
                 }
-                Err(msg) => errors.push(self.field_diag(&input, name, format!("`{name}` {msg}"))),
+                Err(msg) => errors.push(Self::field_diag(&input, name, format!("`{name}` {msg}"))),
             }
         }
         for key in input.fields.keys() {
@@ -454,7 +579,9 @@ impl Resolver<'_> {
                 Some(c) => format!("did you mean `{c}`?"),
                 None => format!("the fields of `{ty}` are: {}", names.join(", ")),
             };
-            errors.push(self.field_diag(&input, key, format!("unknown field `{key}`")).with_hint(hint));
+            errors.push(
+                Self::field_diag(&input, key, format!("unknown field `{key}`")).with_hint(hint),
+            );
         }
         if !errors.is_empty() {
             return Err(errors);

@@ -107,7 +107,9 @@ pub struct Entity {
 impl Entity {
     /// Its `entity_enabled` value.
     pub fn enabled(&self) -> bool {
-        self.record.get("entity_enabled").is_none_or(|v| v.is_true())
+        self.record
+            .get("entity_enabled")
+            .is_none_or(|v| v.is_true())
     }
 
     /// Its entity model, unless it is a built-in.
@@ -159,20 +161,28 @@ impl<'r> Resolver<'r> {
     }
 
     /// Reads the entities of one instance file, as `IocFactory.deserialize_ioc` does.
-    pub fn load_instance(&mut self, doc: &InstanceDoc, diags: &mut Diagnostics) -> (String, Vec<Entity>) {
+    pub fn load_instance(
+        &mut self,
+        doc: &InstanceDoc,
+        diags: &mut Diagnostics,
+    ) -> (String, Vec<Entity>) {
         let src = &doc.source;
         let name_value = to_value(&doc.ioc_name);
-        let ioc_name = match self.engine.render_value(&name_value, &Scope::Empty, Some("str")) {
-            Ok(v) => match v.as_str() {
-                Some(s) => s.to_string(),
-                None => {
+        let ioc_name = match self
+            .engine
+            .render_value(&name_value, &Scope::Empty, Some("str"))
+        {
+            Ok(v) => {
+                if let Some(s) = v.as_str() {
+                    s.to_string()
+                } else {
                     diags.push(
                         Diagnostic::error(src, doc.ioc_name.span, "`ioc_name` must be a string")
                             .with_hint("quote the name"),
                     );
                     crate::jinja::pyfmt::py_str(&v).unwrap_or_default()
                 }
-            },
+            }
             Err(e) => {
                 diags.push(e.hint_into(Diagnostic::error(
                     src,
@@ -200,8 +210,18 @@ impl<'r> Resolver<'r> {
             };
             let Some(entries) = node.as_map() else {
                 diags.push(
-                    Diagnostic::error(src, node.span, format!("{}: must be a mapping, got {}", origin.label, node.type_name()))
-                        .with_hint("write each entity as `- type: MODULE.ENTITY` followed by its parameters"),
+                    Diagnostic::error(
+                        src,
+                        node.span,
+                        format!(
+                            "{}: must be a mapping, got {}",
+                            origin.label,
+                            node.type_name()
+                        ),
+                    )
+                    .with_hint(
+                        "write each entity as `- type: MODULE.ENTITY` followed by its parameters",
+                    ),
                 );
                 continue;
             };
@@ -212,7 +232,11 @@ impl<'r> Resolver<'r> {
                 spans.insert(key.clone(), (src.clone(), v.span));
                 fields.insert(key, to_value(v));
             }
-            let input = EntityInput { fields, spans, origin };
+            let input = EntityInput {
+                fields,
+                spans,
+                origin,
+            };
             match self.build_entity(input) {
                 Ok(e) => out.push(e),
                 Err(ds) => {
@@ -242,7 +266,10 @@ impl<'r> Resolver<'r> {
     ) -> Result<Entity, Vec<Diagnostic>> {
         let scope = Scope::Map(Arc::new(context.clone()));
         let mut rendered = IndexMap::new();
-        let (src, span) = def.map_or_else(|| (origin.source.clone(), origin.span), |(s, sp)| (s.clone(), sp));
+        let (src, span) = def.map_or_else(
+            || (origin.source.clone(), origin.span),
+            |(s, sp)| (s.clone(), sp),
+        );
         for (k, v) in fields {
             let text = v.as_str().map(str::to_string);
             match self.engine.render_value(&v, &scope, None) {
@@ -250,7 +277,11 @@ impl<'r> Resolver<'r> {
                     rendered.insert(k, r);
                 }
                 Err(e) => {
-                    let mut d = e.hint_into(Diagnostic::error(&src, span, format!("{}: could not render `{k}`: {}", origin.label, e.message)));
+                    let mut d = e.hint_into(Diagnostic::error(
+                        &src,
+                        span,
+                        format!("{}: could not render `{k}`: {}", origin.label, e.message),
+                    ));
                     if let Some(note) = text.as_deref().and_then(|t| entity::template_note(t, &e)) {
                         d = d.with_note(note);
                     }
@@ -258,7 +289,10 @@ impl<'r> Resolver<'r> {
                 }
             }
         }
-        let spans = rendered.keys().map(|k| (k.clone(), (src.clone(), span))).collect();
+        let spans = rendered
+            .keys()
+            .map(|k| (k.clone(), (src.clone(), span)))
+            .collect();
         let input = EntityInput {
             fields: rendered,
             spans,
@@ -295,7 +329,10 @@ impl<'r> Resolver<'r> {
                         .iter()
                         .map(|(k, v)| (k.clone(), entity::deep_copy(v)))
                         .collect();
-                    let ty = fields.get("type").and_then(|t| t.as_str().map(str::to_string)).unwrap_or_default();
+                    let ty = fields
+                        .get("type")
+                        .and_then(|t| t.as_str().map(str::to_string))
+                        .unwrap_or_default();
                     let origin = Arc::new(Origin {
                         label: format!("sub-entity `{ty}` of {}", parent.label),
                         source: parent.source.clone(),
@@ -324,7 +361,11 @@ impl<'r> Resolver<'r> {
                 if let Some(model) = model {
                     for sub in &model.sub_entities {
                         let produced = self.resolve(
-                            vec![Pending::Sub(sub.clone(), origin.clone(), model.source.clone())],
+                            vec![Pending::Sub(
+                                sub.clone(),
+                                origin.clone(),
+                                model.source.clone(),
+                            )],
                             &mut context,
                             diags,
                         );
@@ -388,7 +429,9 @@ fn fixup_enums(entities: &[Entity]) {
             if p.typ != ParamType::Enum {
                 continue;
             }
-            let Some(current) = e.record.get(&p.name) else { continue };
+            let Some(current) = e.record.get(&p.name) else {
+                continue;
+            };
             let found = p
                 .values
                 .iter()

@@ -17,9 +17,9 @@ use crate::jinja::Scope;
 use crate::model::instance::read_instance;
 use crate::model::support::{read_support, Database, SupportModule};
 use crate::output::OutputSet;
+use crate::render::render_startup;
 use crate::render::subst::{render_substitution, Row};
 use crate::render::wait::render_wait_list;
-use crate::render::render_startup;
 use crate::resolve::{Entity, Registry, Resolver};
 use crate::source::{self, SourceFile};
 
@@ -59,18 +59,21 @@ pub struct Generated {
 /// Reads a YAML file into a node tree, with a diagnostic on failure.
 pub fn load_yaml(path: &Path) -> Result<(Arc<SourceFile>, source::Node), Diagnostic> {
     let src = SourceFile::read(path).map_err(|e| {
-        Diagnostic::plain(None, format!("cannot read `{}`: {}", path.display(), io_reason(&e)))
-            .with_hint("check the path")
+        Diagnostic::plain(
+            None,
+            format!("cannot read `{}`: {}", path.display(), io_reason(&e)),
+        )
+        .with_hint("check the path")
     })?;
     let root = source::parse(&src.text).map_err(|e| {
         let mut d = Diagnostic::error(&src, e.span, e.message.clone());
-        d.hint = e.hint.clone();
+        d.hint.clone_from(&e.hint);
         d
     })?;
     Ok((src, root))
 }
 
-/// The reason of an I/O error without the path fs_err adds.
+/// The reason of an I/O error without the path `fs_err` adds.
 pub fn io_reason(e: &std::io::Error) -> String {
     match e.kind() {
         std::io::ErrorKind::NotFound => "no such file or directory".into(),
@@ -112,7 +115,10 @@ pub fn generate(
     let mut resolver = Resolver::new(&registry);
     let mut diags = Diagnostics::default();
     if let Some(first) = instances.first() {
-        let stem = first.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        let stem = first
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
         resolver.engine.globals().set_file_name(&stem);
     }
     let mut entities = Vec::new();
@@ -142,7 +148,11 @@ pub fn generate(
     if diags.has_errors() {
         return Err(diags);
     }
-    let discrete: Vec<Entity> = all.iter().filter(|e| e.model().is_some()).cloned().collect();
+    let discrete: Vec<Entity> = all
+        .iter()
+        .filter(|e| e.model().is_some())
+        .cloned()
+        .collect();
     let pvi_rows = if opts.pvi {
         collect_pvi(&mut resolver, &discrete).map_err(Diagnostics::from)?
     } else {
@@ -151,7 +161,8 @@ pub fn generate(
     let mut files = OutputSet::default();
     let st_cmd = render_startup(&mut resolver, &discrete, &opts.ioc_dir, &opts.runtime_dir)
         .map_err(Diagnostics::from)?;
-    let subst = render_substitution(&mut resolver, &discrete, &pvi_rows).map_err(Diagnostics::from)?;
+    let subst =
+        render_substitution(&mut resolver, &discrete, &pvi_rows).map_err(Diagnostics::from)?;
     files.insert("st.cmd", st_cmd);
     files.insert("ioc.subst", subst.render().map_err(Diagnostics::from)?);
     if let Some(w) = render_wait_list(&all) {
@@ -167,16 +178,32 @@ pub fn generate(
 /// The PVI template rows (ibek's `generate_pvi`, without writing screens):
 /// every entity whose model has `pvi` has its `yaml_path` rendered, and those
 /// with `pv: true` add a `DEVICE.pvi.template` row with their `ui_macros`.
-fn collect_pvi(resolver: &mut Resolver<'_>, entities: &[Entity]) -> Result<Vec<(Database, Entity)>, Diagnostic> {
+fn collect_pvi(
+    resolver: &mut Resolver<'_>,
+    entities: &[Entity],
+) -> Result<Vec<(Database, Entity)>, Diagnostic> {
     let mut rows = Vec::new();
     for e in entities {
         let Some(model) = e.model() else { continue };
         let Some(pvi) = &model.pvi else { continue };
         let scope = Scope::Record(e.record.clone());
-        let rel = resolver.engine.render_str(&pvi.yaml_path, &scope).map_err(|err| {
-            Diagnostic::error(&model.source, pvi.span, format!("{}: could not render the pvi `yaml_path`: {}", e.origin.label, err.message))
-        })?;
-        let file_name = Path::new(&rel).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let rel = resolver
+            .engine
+            .render_str(&pvi.yaml_path, &scope)
+            .map_err(|err| {
+                Diagnostic::error(
+                    &model.source,
+                    pvi.span,
+                    format!(
+                        "{}: could not render the pvi `yaml_path`: {}",
+                        e.origin.label, err.message
+                    ),
+                )
+            })?;
+        let file_name = Path::new(&rel)
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let device = file_name.split('.').next().unwrap_or_default().to_string();
         let macros: IndexMap<String, Option<String>> = pvi.ui_macros.clone().unwrap_or_default();
         if pvi.pv {
@@ -198,7 +225,14 @@ fn collect_pvi(resolver: &mut Resolver<'_>, entities: &[Entity]) -> Result<Vec<(
                     .engine
                     .render_value(&minijinja::Value::from(text.as_str()), &scope, None)
                     .map_err(|err| {
-                        Diagnostic::error(&model.source, pvi.span, format!("{}: could not render pvi macro `{k}`: {}", e.origin.label, err.message))
+                        Diagnostic::error(
+                            &model.source,
+                            pvi.span,
+                            format!(
+                                "{}: could not render pvi macro `{k}`: {}",
+                                e.origin.label, err.message
+                            ),
+                        )
                     })?;
             }
         }

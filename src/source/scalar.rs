@@ -38,9 +38,7 @@ pub fn resolve_plain(text: &str) -> NodeKind {
         Some('~' | 'n' | 'N') if matches!(text, "~" | "null" | "Null" | "NULL") => {
             return NodeKind::Null
         }
-        Some('t' | 'T') if matches!(text, "true" | "True" | "TRUE") => {
-            return NodeKind::Bool(true)
-        }
+        Some('t' | 'T') if matches!(text, "true" | "True" | "TRUE") => return NodeKind::Bool(true),
         Some('f' | 'F') if matches!(text, "false" | "False" | "FALSE") => {
             return NodeKind::Bool(false)
         }

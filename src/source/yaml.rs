@@ -79,9 +79,7 @@ pub fn parse(text: &str) -> Result<Node, YamlError> {
         })?;
         let ev_span = span(ev_span);
         let node = match event {
-            Event::StreamStart | Event::StreamEnd | Event::Nothing | Event::DocumentEnd => {
-                continue
-            }
+            Event::StreamStart | Event::StreamEnd | Event::Nothing | Event::DocumentEnd => continue,
             Event::DocumentStart(_) => {
                 documents += 1;
                 if documents > 1 {
@@ -366,7 +364,11 @@ mod tests {
     #[test]
     fn duplicate_keys_are_errors_with_position() {
         let err = parse("a: 1\nb: 2\na: 3\n").unwrap_err();
-        assert!(err.message.contains("duplicate key \"a\""), "{}", err.message);
+        assert!(
+            err.message.contains("duplicate key \"a\""),
+            "{}",
+            err.message
+        );
         assert_eq!(err.span.start.line, 3);
     }
 

