@@ -260,7 +260,7 @@ impl Rewriter<'_> {
                 self.expr(&i.test_expr, edits);
                 self.expr(&i.true_expr, edits);
                 if let Some(f) = &i.false_expr {
-                    self.expr(f, edits)
+                    self.expr(f, edits);
                 } else {
                     // the span of an if-expression starts early, but its end is exact
                     let end = i.span().end_offset as usize;

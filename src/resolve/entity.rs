@@ -449,7 +449,7 @@ impl Resolver<'_> {
         if typ == Some("object") {
             if let Some(id) = value.as_str().map(str::to_string) {
                 if let Some((target, _)) = self.ids.get(&id) {
-                    value = Value::from_dyn_object(target.clone())
+                    value = Value::from_dyn_object(target.clone());
                 } else {
                     let known: Vec<&str> = self.ids.keys().map(String::as_str).collect();
                     let hint = match closest(&id, known.iter().copied()) {
@@ -530,20 +530,17 @@ impl Resolver<'_> {
             Kind::Model(_) => unreachable!("models are built by build_model_entity"),
         };
         for (name, typ, default) in spec {
-            let value = match input.fields.get(*name) {
-                Some(v) => v.clone(),
-                None => {
-                    if let Some(d) = default {
+            let Some(value) = input.fields.get(*name).cloned() else {
+                match default {
+                    Some(d) => {
                         fields.insert((*name).into(), d.clone());
-                        continue;
-                    } else {
-                        errors.push(Self::entity_diag(
-                            &input,
-                            format!("the required field `{name}` of `{ty}` is missing"),
-                        ));
-                        continue;
                     }
+                    None => errors.push(Self::entity_diag(
+                        &input,
+                        format!("the required field `{name}` of `{ty}` is missing"),
+                    )),
                 }
+                continue;
             };
             let checked = match *typ {
                 "str" => value
