@@ -45,6 +45,8 @@ pub struct Diagnostic {
     pub hint: Option<String>,
     /// Further context (e.g. the template line that failed).
     pub notes: Vec<String>,
+    /// The problem is the environment (a file that cannot be read), not the input.
+    pub io: bool,
 }
 
 impl Diagnostic {
@@ -57,6 +59,7 @@ impl Diagnostic {
             message: message.into(),
             hint: None,
             notes: Vec::new(),
+            io: false,
         }
     }
 
@@ -69,6 +72,7 @@ impl Diagnostic {
             message: message.into(),
             hint: None,
             notes: Vec::new(),
+            io: false,
         }
     }
 
@@ -83,6 +87,13 @@ impl Diagnostic {
     #[must_use]
     pub fn with_note(mut self, note: impl Into<String>) -> Self {
         self.notes.push(note.into());
+        self
+    }
+
+    /// Marks this as an environment failure (exit code 2).
+    #[must_use]
+    pub fn io(mut self) -> Self {
+        self.io = true;
         self
     }
 
@@ -208,6 +219,15 @@ impl Diagnostics {
     /// Whether any error (not just warnings) was found.
     pub fn has_errors(&self) -> bool {
         self.0.iter().any(|d| d.severity == Severity::Error)
+    }
+
+    /// Whether every error is an environment failure rather than bad input.
+    pub fn only_io(&self) -> bool {
+        self.0
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .all(|d| d.io)
+            && self.has_errors()
     }
 
     /// Whether there are none at all.

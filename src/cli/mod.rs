@@ -81,7 +81,7 @@ pub fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Invalid(d)) => {
             printer::diagnostics(&d);
-            ExitCode::from(1)
+            ExitCode::from(if d.only_io() { 2 } else { 1 })
         }
         Err(Failure::Env(msg)) => {
             printer::error(&msg);

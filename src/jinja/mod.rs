@@ -96,9 +96,10 @@ impl TemplateError {
 /// ibek's `UTILS` singleton: state shared by every render of one run.
 #[derive(Debug, Default)]
 pub struct Globals {
-    variables: Mutex<IndexMap<String, Value>>,
-    file_name: Mutex<String>,
-    ioc_name: Mutex<String>,
+    // copy-on-write: every render takes a snapshot, `set` rarely has to copy
+    variables: Mutex<Arc<IndexMap<String, Value>>>,
+    file_name: Mutex<Value>,
+    ioc_name: Mutex<Value>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -108,17 +109,20 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Globals {
     /// Sets `ioc_yaml_file_name` (the stem of the first instance file).
     pub fn set_file_name(&self, stem: &str) {
-        *lock(&self.file_name) = stem.to_string();
+        *lock(&self.file_name) = Value::from(stem);
     }
 
     /// Sets `ioc_name`.
     pub fn set_ioc_name(&self, name: &str) {
-        *lock(&self.ioc_name) = name.to_string();
+        *lock(&self.ioc_name) = Value::from(name);
     }
 
     /// The current `ioc_name`.
     pub fn ioc_name(&self) -> String {
-        lock(&self.ioc_name).clone()
+        lock(&self.ioc_name)
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
     }
 
     /// Whether `_global.set` has made a variable of this name.
@@ -126,7 +130,7 @@ impl Globals {
         lock(&self.variables).contains_key(name)
     }
 
-    fn snapshot(&self) -> IndexMap<String, Value> {
+    fn snapshot(&self) -> Arc<IndexMap<String, Value>> {
         lock(&self.variables).clone()
     }
 
@@ -148,7 +152,8 @@ impl Globals {
         let start = get(1, "start").unwrap_or(Value::from(0));
         let increment = get(2, "increment").unwrap_or(Value::from(1));
         let stop = get(3, "stop").filter(|s| !s.is_none());
-        let mut vars = lock(&self.variables);
+        let mut guard = lock(&self.variables);
+        let vars = Arc::make_mut(&mut guard);
         match vars.get(&index).cloned() {
             None => {
                 vars.insert(index.clone(), start);
@@ -203,9 +208,9 @@ impl Object for Globals {
 
     fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
         match key.as_str()? {
-            "variables" => Some(Value::from_pairs(self.snapshot())),
-            "file_name" => Some(Value::from(lock(&self.file_name).clone())),
-            "ioc_name" => Some(Value::from(self.ioc_name())),
+            "variables" => Some(Value::from_pairs(self.snapshot().as_ref().clone())),
+            "file_name" => Some(lock(&self.file_name).clone()),
+            "ioc_name" => Some(lock(&self.ioc_name).clone()),
             _ => None,
         }
     }
@@ -238,7 +243,7 @@ impl Object for Globals {
             "set" => {
                 let key = pyfmt::py_str(&arg(0, "key").ok_or_else(|| missing("key"))?)?;
                 let value = arg(1, "value").ok_or_else(|| missing("value"))?;
-                lock(&self.variables).insert(key, value.clone());
+                Arc::make_mut(&mut lock(&self.variables)).insert(key, value.clone());
                 Ok(value)
             }
             "get" => {
@@ -308,9 +313,9 @@ impl Scope {
 struct RenderContext {
     scope: Scope,
     globals: Arc<Globals>,
-    variables: IndexMap<String, Value>,
-    file_name: String,
-    ioc_name: String,
+    variables: Arc<IndexMap<String, Value>>,
+    file_name: Value,
+    ioc_name: Value,
 }
 
 impl Object for RenderContext {
@@ -321,8 +326,8 @@ impl Object for RenderContext {
     fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
         let name = key.as_str()?;
         match name {
-            "ioc_name" => return Some(Value::from(self.ioc_name.clone())),
-            "ioc_yaml_file_name" => return Some(Value::from(self.file_name.clone())),
+            "ioc_name" => return Some(self.ioc_name.clone()),
+            "ioc_yaml_file_name" => return Some(self.file_name.clone()),
             "_global" => return Some(Value::from_dyn_object(self.globals.clone())),
             _ => {}
         }
@@ -457,7 +462,7 @@ impl Engine {
             globals: self.globals.clone(),
             variables: self.globals.snapshot(),
             file_name: lock(&self.globals.file_name).clone(),
-            ioc_name: self.globals.ioc_name(),
+            ioc_name: lock(&self.globals.ioc_name).clone(),
         };
         let template = self
             .env

@@ -203,6 +203,11 @@ impl Record {
         self.read().clone()
     }
 
+    /// The field names in attribute order.
+    pub fn keys(&self) -> Vec<String> {
+        self.read().keys().cloned().collect()
+    }
+
     /// Whether a field exists.
     pub fn has(&self, name: &str) -> bool {
         self.read().contains_key(name)

@@ -80,7 +80,12 @@ impl SubstBuilder {
             return Ok(());
         }
         let file_template = db.file.trim_matches('\n');
-        let attributes: Vec<String> = entity.record.fields().keys().cloned().collect();
+        let has_regex = db.args.keys().any(|a| a.contains('*') || a.contains('?'));
+        let attributes: Vec<String> = if has_regex {
+            entity.record.keys()
+        } else {
+            Vec::new()
+        };
         let mut expanded: IndexMap<String, Option<String>> = IndexMap::new();
         for (arg, value) in &db.args {
             if arg.contains('*') || arg.contains('?') {
@@ -108,6 +113,7 @@ impl SubstBuilder {
                     db.span,
                     format!("'{arg}' in database template '{file_template}' not found in context"),
                 );
+                let attributes = entity.record.keys();
                 let names: Vec<&str> = attributes.iter().map(String::as_str).collect();
                 d = match crate::diag::closest(arg, names) {
                     Some(c) => d.with_hint(format!("an arg without a value takes the parameter of the same name; did you mean `{c}`?")),
