@@ -64,6 +64,7 @@ pub fn load_yaml(path: &Path) -> Result<(Arc<SourceFile>, source::Node), Diagnos
             format!("cannot read `{}`: {}", path.display(), io_reason(&e)),
         )
         .with_hint("check the path")
+        .io()
     })?;
     let root = source::parse(&src.text).map_err(|e| {
         let mut d = Diagnostic::error(&src, e.span, e.message.clone());
