@@ -7,6 +7,7 @@
 
 pub mod printer;
 pub mod runtime;
+pub mod validate;
 
 use std::process::ExitCode;
 
@@ -58,6 +59,15 @@ enum Command {
     /// Commands for building IOC instance startup files at container runtime
     #[command(subcommand)]
     Runtime(runtime::RuntimeCommand),
+    /// Commands for generic IOCs and IOC instances
+    #[command(subcommand)]
+    Ioc(IocCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum IocCommand {
+    /// Check IOC instance files against their definitions and report every problem
+    Validate(validate::ValidateArgs),
 }
 
 /// Parses the arguments and runs the command.
@@ -76,6 +86,7 @@ pub fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Runtime(cmd) => runtime::run(cmd),
+        Command::Ioc(IocCommand::Validate(a)) => validate::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -12,7 +12,7 @@ use std::collections::HashSet;
 
 use minijinja::{context, Environment};
 
-use crate::diag::Diagnostic;
+use crate::diag::{Diagnostic, Diagnostics};
 use crate::jinja::{pyfmt, Scope};
 use crate::model::support::{ScriptItem, When};
 use crate::resolve::entity::template_note;
@@ -114,15 +114,19 @@ fn render_script(
 }
 
 /// Renders `st.cmd` for the entities (only those with a model; disabled ones are skipped).
+///
+/// Every failing entity is reported in `diags` and rendering goes on, so one
+/// run shows all problems; the text is only meaningful when `diags` has no errors.
 pub fn render_startup(
     resolver: &mut Resolver<'_>,
     entities: &[Entity],
     ioc_dir: &str,
     runtime_dir: &str,
-) -> Result<String, Diagnostic> {
+    diags: &mut Diagnostics,
+) -> String {
     let mut env_vars = String::new();
     for entity in entities.iter().filter(|e| e.enabled()) {
-        let Some(model) = entity.model() else {
+        let Some(model) = entity.model().cloned() else {
             continue;
         };
         if model.env_vars.is_empty() {
@@ -133,13 +137,20 @@ pub fn render_startup(
         let mut text = String::new();
         for var in &model.env_vars {
             let template = format!("epicsEnvSet {} {}", var.name, var.value);
-            let v = resolver
-                .engine
-                .render_value(&minijinja::Value::from(template.as_str()), &scope, None)
-                .map_err(|e| {
-                    render_error(entity, "an environment variable", &template, var.span, &e)
-                })?;
-            text.push_str(&pyfmt::py_str(&v).unwrap_or_default());
+            match resolver.engine.render_value(
+                &minijinja::Value::from(template.as_str()),
+                &scope,
+                None,
+            ) {
+                Ok(v) => text.push_str(&pyfmt::py_str(&v).unwrap_or_default()),
+                Err(e) => diags.push(render_error(
+                    entity,
+                    "an environment variable",
+                    &template,
+                    var.span,
+                    &e,
+                )),
+            }
         }
         env_vars.push_str(&text);
         env_vars.push('\n');
@@ -147,29 +158,25 @@ pub fn render_startup(
     let mut once = HashSet::new();
     let mut pre_init = String::new();
     for entity in entities.iter().filter(|e| e.enabled()) {
-        let items = entity
-            .model()
-            .map(|m| m.pre_init.clone())
-            .unwrap_or_default();
-        pre_init.push_str(&render_script(
-            resolver, entity, &items, &mut once, "pre_init",
-        )?);
+        let Some(model) = entity.model().cloned() else {
+            continue;
+        };
+        match render_script(resolver, entity, &model.pre_init, &mut once, "pre_init") {
+            Ok(text) => pre_init.push_str(&text),
+            Err(d) => diags.push(d),
+        }
     }
     let mut post_init = String::new();
     for entity in entities.iter().filter(|e| e.enabled()) {
-        let items = entity
-            .model()
-            .map(|m| m.post_init.clone())
-            .unwrap_or_default();
-        post_init.push_str(&render_script(
-            resolver,
-            entity,
-            &items,
-            &mut once,
-            "post_init",
-        )?);
+        let Some(model) = entity.model().cloned() else {
+            continue;
+        };
+        match render_script(resolver, entity, &model.post_init, &mut once, "post_init") {
+            Ok(text) => post_init.push_str(&text),
+            Err(d) => diags.push(d),
+        }
     }
-    fill_template(
+    match fill_template(
         ST_CMD_TEMPLATE,
         context! {
             ioc_dir => ioc_dir,
@@ -178,7 +185,13 @@ pub fn render_startup(
             pre_init => pre_init,
             post_init => post_init,
         },
-    )
+    ) {
+        Ok(text) => text,
+        Err(d) => {
+            diags.push(d);
+            String::new()
+        }
+    }
 }
 
 /// Renders one of the fixed templates of `ioc-templates/`.

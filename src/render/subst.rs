@@ -12,7 +12,7 @@ use minijinja::context;
 use regex::Regex;
 
 use super::{fill_template, SUBST_TEMPLATE};
-use crate::diag::Diagnostic;
+use crate::diag::{Diagnostic, Diagnostics};
 use crate::jinja::{pyfmt, Scope};
 use crate::model::support::Database;
 use crate::resolve::entity::template_note;
@@ -169,26 +169,37 @@ impl SubstBuilder {
         let same =
             values.len() == block.keys.len() && block.keys.iter().all(|k| values.contains_key(k));
         if !same {
-            let missing: Vec<&str> = block
+            let quote = |v: Vec<&String>| {
+                v.iter()
+                    .map(|k| format!("`{k}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            let missing: Vec<&String> = block
                 .keys
                 .iter()
                 .filter(|k| !values.contains_key(*k))
-                .map(String::as_str)
                 .collect();
-            let extra: Vec<&str> = values
-                .keys()
-                .filter(|k| !block.keys.contains(k))
-                .map(String::as_str)
-                .collect();
+            let extra: Vec<&String> = values.keys().filter(|k| !block.keys.contains(k)).collect();
+            let mut what = Vec::new();
+            if !missing.is_empty() {
+                what.push(format!("lacks {}", quote(missing)));
+            }
+            if !extra.is_empty() {
+                what.push(format!("adds {}", quote(extra)));
+            }
             return Err(db_error(
                 entity,
                 db.span,
                 format!(
-                    "database '{filename}' args for entity type '{}' do not match the args used by earlier entities for this file. Missing: {missing:?}. Extra: {extra:?}.",
-                    entity.record.type_name
+                    "the args of database `{filename}` do not match the rows before it: `{}` {}",
+                    entity.record.type_name,
+                    what.join(" and ")
                 ),
             )
-            .with_hint("every entity that loads a template must give it the same set of args"));
+            .with_hint(
+                "every entity that loads a template must give it the same set of args (columns)",
+            ));
         }
         block
             .rows
@@ -250,24 +261,30 @@ impl SubstBuilder {
     }
 }
 
-/// Renders `ioc.subst`: databases of enabled entities, then PVI rows.
+/// Collects the rows of `ioc.subst`: databases of enabled entities, then PVI rows.
+///
+/// Failing rows are reported in `diags` and the others still collected.
 pub fn render_substitution(
     resolver: &mut Resolver<'_>,
     entities: &[Entity],
     pvi_rows: &[(Database, Entity)],
-) -> Result<SubstBuilder, Diagnostic> {
+    diags: &mut Diagnostics,
+) -> SubstBuilder {
     let mut b = SubstBuilder::default();
     for entity in entities.iter().filter(|e| e.enabled()) {
-        let dbs = entity
-            .model()
-            .map(|m| m.databases.clone())
-            .unwrap_or_default();
-        for db in &dbs {
-            b.add_database(resolver, db, entity)?;
+        let Some(model) = entity.model().cloned() else {
+            continue;
+        };
+        for db in &model.databases {
+            if let Err(d) = b.add_database(resolver, db, entity) {
+                diags.push(d);
+            }
         }
     }
     for (db, entity) in pvi_rows {
-        b.add_database(resolver, db, entity)?;
+        if let Err(d) = b.add_database(resolver, db, entity) {
+            diags.push(d);
+        }
     }
-    Ok(b)
+    b
 }

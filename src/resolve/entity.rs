@@ -431,6 +431,11 @@ impl Resolver<'_> {
                 }
                 (None, Some((src, span))) => {
                     Diagnostic::error(src, span, format!("{}: {msg}", input.origin.label))
+                        .with_note(format!(
+                            "the entity is defined at {}:{}",
+                            crate::diag::display_path(&input.origin.source.path),
+                            input.origin.span.start.line
+                        ))
                 }
                 (None, None) => Self::entity_diag(input, msg),
             }

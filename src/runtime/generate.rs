@@ -129,41 +129,46 @@ pub fn generate(
             Ok(x) => x,
             Err(d) => {
                 diags.push(d);
-                return Err(diags);
+                continue;
             }
         };
         let Some(doc) = read_instance(&root, &src, &mut diags) else {
-            return Err(diags);
+            continue;
         };
         let (name, mut found) = resolver.load_instance(&doc, &mut diags);
         if i == 0 {
             ioc_name = name;
         }
         entities.append(&mut found);
-        if diags.has_errors() {
-            // ibek stops at the first instance file that fails validation
-            return Err(diags);
-        }
     }
+    // later stages run on the entities that were built, so one run reports
+    // every problem; nothing is returned for writing while any error stands
     let all = resolver.expand(entities, &mut diags);
-    if diags.has_errors() {
-        return Err(diags);
-    }
     let discrete: Vec<Entity> = all
         .iter()
         .filter(|e| e.model().is_some())
         .cloned()
         .collect();
     let pvi_rows = if opts.pvi {
-        collect_pvi(&mut resolver, &discrete).map_err(Diagnostics::from)?
+        collect_pvi(&mut resolver, &discrete).unwrap_or_else(|d| {
+            diags.push(d);
+            Vec::new()
+        })
     } else {
         Vec::new()
     };
     let mut files = OutputSet::default();
-    let st_cmd = render_startup(&mut resolver, &discrete, &opts.ioc_dir, &opts.runtime_dir)
-        .map_err(Diagnostics::from)?;
-    let subst =
-        render_substitution(&mut resolver, &discrete, &pvi_rows).map_err(Diagnostics::from)?;
+    let st_cmd = render_startup(
+        &mut resolver,
+        &discrete,
+        &opts.ioc_dir,
+        &opts.runtime_dir,
+        &mut diags,
+    );
+    let subst = render_substitution(&mut resolver, &discrete, &pvi_rows, &mut diags);
+    if diags.has_errors() {
+        return Err(diags);
+    }
     files.insert("st.cmd", st_cmd);
     files.insert("ioc.subst", subst.render().map_err(Diagnostics::from)?);
     if let Some(w) = render_wait_list(&all) {
