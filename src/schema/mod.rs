@@ -1,18 +1,21 @@
 //! JSON schemas: for IOC instance files, support definitions and install files.
 //!
-//! Editors and CI validate YAML against these. Two documents come out of
+//! Editors and CI validate YAML against these. Three documents come out of
 //! here, each built from Rust code:
 //!
 //! - [`ioc_schema`]: the schema of IOC instance files for a set of support
 //!   modules, identical to what `ibek ioc generate-schema` prints;
 //! - [`support_schema`]: the schema of `*.ibek.support.yaml` files, identical
-//!   to `ibek support generate-schema`.
+//!   to `ibek support generate-schema`;
+//! - [`install_schema`]: the schema of ibek-support `*.install.yml` build
+//!   definitions (the variables the support build reads).
 //!
 //! Schemas are [`Json`] values, which keep Python's number model; print them
 //! with [`to_pretty`] to get `json.dumps(indent=2)` text, or convert them with
 //! [`Json::to_serde`] to validate with a `serde_json` based validator.
 
 pub mod encode;
+pub mod install;
 pub mod ioc;
 pub mod json;
 pub mod names;
@@ -23,6 +26,7 @@ use std::sync::Arc;
 use crate::diag::Diagnostic;
 use crate::source::{SourceFile, Span};
 
+pub use install::install_schema;
 pub use ioc::ioc_schema;
 pub use json::{to_pretty, Json};
 pub use support::support_schema;
