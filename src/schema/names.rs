@@ -61,12 +61,13 @@ fn is_titlecase_letter(c: char) -> bool {
 }
 
 /// The common case-ignorable characters (word-internal punctuation and modifiers).
+const CASE_IGNORABLE: &[char] = &[
+    '\'', '.', ':', '^', '`', '\u{a8}', '\u{ad}', '\u{af}', '\u{b4}', '\u{b7}', '\u{b8}',
+    '\u{2018}', '\u{2019}', '\u{2024}', '\u{2027}',
+];
+
 fn is_case_ignorable(c: char) -> bool {
-    matches!(
-        c,
-        '\'' | '.' | ':' | '^' | '`' | '\u{a8}' | '\u{ad}' | '\u{af}' | '\u{b4}' | '\u{b7}'
-            | '\u{b8}' | '\u{2018}' | '\u{2019}' | '\u{2024}' | '\u{2027}'
-    ) || ('\u{300}'..='\u{36f}').contains(&c)
+    CASE_IGNORABLE.contains(&c) || ('\u{300}'..='\u{36f}').contains(&c)
 }
 
 fn is_cased(c: char) -> bool {
