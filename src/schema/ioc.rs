@@ -12,13 +12,14 @@ use std::sync::Arc;
 
 use indexmap::IndexMap;
 
-use super::encode::{encode_value, py_dict, py_str};
+use super::builtin::{entity_enabled_field, Builtin};
+use super::encode::encode_value;
+use super::enums::{enum_def, enum_members};
 use super::json::{pydantic_sort, Json};
 use super::names::{choose_names, field_title, DefNamer};
 use super::SchemaError;
 use crate::model::convert::{is_jinja, lax_bool, lax_float, lax_int, to_value};
 use crate::model::support::{EntityModel, Param, ParamType, SupportModule};
-use crate::source::Node;
 
 /// ibek's `JINJA` pattern, offered as an alternative for typed parameters.
 const JINJA_PATTERN: &str = r".*\{\{.*\}\}.*";
@@ -35,14 +36,6 @@ const RESERVED_FIELDS: &[&str] = &[
     "model_validate_json",
     "model_validate_strings",
 ];
-
-/// The built-in entities ibek adds after all support modules.
-#[derive(Debug, Clone, Copy)]
-enum Builtin {
-    Repeat,
-    WaitIp,
-    WaitUsb,
-}
 
 #[derive(Debug, Clone)]
 enum Member {
@@ -78,12 +71,8 @@ pub fn ioc_schema(modules: &[SupportModule]) -> Result<Json, SchemaError> {
             members.insert(e.full_name(), Member::Model(e.clone()));
         }
     }
-    for (name, b) in [
-        ("ibek.repeat", Builtin::Repeat),
-        ("ibek.wait_ip", Builtin::WaitIp),
-        ("ibek.wait_usb", Builtin::WaitUsb),
-    ] {
-        members.insert(name.to_string(), Member::Builtin(b));
+    for b in Builtin::ALL {
+        members.insert(b.type_name().to_string(), Member::Builtin(b));
     }
 
     // pydantic meets each model's enums, then the model itself, in union order
@@ -94,14 +83,9 @@ pub fn ioc_schema(modules: &[SupportModule]) -> Result<Json, SchemaError> {
         let index = match member {
             Member::Model(model) => model_def(model, &mut namer, &mut defs)?,
             Member::Builtin(b) => {
-                let (module, class) = match b {
-                    Builtin::Repeat => ("ibek.ibek_builtin.repeat", "RepeatEntity"),
-                    Builtin::WaitIp => ("ibek.ibek_builtin.wait", "Wait4IPEntity"),
-                    Builtin::WaitUsb => ("ibek.ibek_builtin.wait", "Wait4USBEntity"),
-                };
                 defs.push(Def {
-                    candidates: namer.candidates(module, class),
-                    schema: builtin_schema(*b),
+                    candidates: namer.candidates(b.module(), b.class()),
+                    schema: b.schema(),
                 });
                 defs.len() - 1
             }
@@ -224,18 +208,6 @@ fn shared_field() -> Json {
             Json::str("A place to create any anchors required for repeating YAML"),
         ),
         ("title", Json::str("Shared")),
-    ])
-}
-
-fn entity_enabled_field() -> Json {
-    Json::object([
-        ("type", Json::str("boolean")),
-        ("default", Json::Bool(true)),
-        (
-            "description",
-            Json::str("enable or disable this entity instance"),
-        ),
-        ("title", Json::str("Entity Enabled")),
     ])
 }
 
@@ -401,252 +373,4 @@ fn param_default(param: &Param) -> Option<Json> {
         _ => None,
     };
     Some(converted.unwrap_or_else(|| encode_value(node)))
-}
-
-/// The values an enum parameter's class ends up with: Python's
-/// `Enum(name, {str(k): k for k in values})`.
-fn enum_members(
-    full_name: &str,
-    model: &EntityModel,
-    param: &Param,
-) -> Result<Vec<Json>, SchemaError> {
-    let mut by_name: IndexMap<String, &Node> = IndexMap::new();
-    for (key, _) in py_dict(&param.values) {
-        by_name.insert(py_str(key), key);
-    }
-    let mut members = Vec::new();
-    for (name, key) in by_name {
-        if is_dunder(&name) || is_private(&param.name, &name) {
-            // Enum turns these into plain attributes, not members
-            continue;
-        }
-        if name.is_empty() || name == "mro" || is_sunder(&name) {
-            return Err(SchemaError::EnumMember {
-                entity: full_name.to_string(),
-                param: param.name.clone(),
-                member: name,
-                file: model.source.clone(),
-                span: key.span,
-            });
-        }
-        members.push(encode_value(key));
-    }
-    Ok(members)
-}
-
-fn is_dunder(name: &str) -> bool {
-    let b = name.as_bytes();
-    b.len() > 4
-        && name.starts_with("__")
-        && name.ends_with("__")
-        && b[2] != b'_'
-        && b[b.len() - 3] != b'_'
-}
-
-fn is_sunder(name: &str) -> bool {
-    let b = name.as_bytes();
-    b.len() > 2 && b[0] == b'_' && b[b.len() - 1] == b'_' && b[1] != b'_' && b[b.len() - 2] != b'_'
-}
-
-fn is_private(class: &str, name: &str) -> bool {
-    let prefix = format!("_{class}__");
-    name.len() > prefix.len() && name.starts_with(&prefix) && !(name.ends_with("__"))
-}
-
-/// An enum's `$defs` entry; `type` only when all values share one JSON type.
-fn enum_def(name: &str, members: Vec<Json>) -> Json {
-    let kind = |v: &Json| match v {
-        Json::Str(_) => Some("string"),
-        Json::Int(_) => Some("integer"),
-        Json::Float(_) => Some("number"),
-        Json::Bool(_) => Some("boolean"),
-        Json::Array(_) => Some("array"),
-        _ => None,
-    };
-    let first = members.first().and_then(kind);
-    let shared = first.filter(|k| members.iter().all(|m| kind(m) == Some(k)));
-    let mut def = Json::object([("title", Json::str(name)), ("enum", Json::Array(members))]);
-    if let Some(t) = shared {
-        def.insert("type", Json::str(t));
-    }
-    def
-}
-
-/// The fixed schemas of ibek's built-in entity classes.
-fn builtin_schema(b: Builtin) -> Json {
-    let type_field = |t: &str| {
-        Json::object([
-            ("const", Json::str(t)),
-            ("type", Json::str("string")),
-            ("default", Json::str(t)),
-            ("title", Json::str("Type")),
-        ])
-    };
-    let string_field = |default: Option<&str>, description: &str, title: &str| {
-        let mut f = Json::object([("type", Json::str("string"))]);
-        if let Some(d) = default {
-            f.insert("default", Json::str(d));
-        }
-        f.insert("description", Json::str(description));
-        f.insert("title", Json::str(title));
-        f
-    };
-    let wait_fields = |props: &mut IndexMap<String, Json>| {
-        props.insert(
-            "device".into(),
-            string_field(
-                Some("DEVICE"),
-                "The device name to use in the database record.",
-                "Device",
-            ),
-        );
-        props.insert(
-            "timeout".into(),
-            Json::object([
-                ("type", Json::str("integer")),
-                ("default", Json::Int(0)),
-                (
-                    "description",
-                    Json::str(
-                        "The number of seconds to wait for a response before considering the \
-                         communication attempt a failure and exiting the IOC startup process; \
-                         this will trigger a restart of the IOC pod by Kubernetes.\nA value of 0 \
-                         means to wait indefinitely until communication is established.",
-                    ),
-                ),
-                ("title", Json::str("Timeout")),
-            ]),
-        );
-    };
-    let mut props: IndexMap<String, Json> = IndexMap::new();
-    let (type_name, class, required, description) = match b {
-        Builtin::Repeat => {
-            props.insert("type".into(), type_field("ibek.repeat"));
-            props.insert("entity_enabled".into(), entity_enabled_field());
-            props.insert(
-                "values".into(),
-                Json::object([
-                    (
-                        "anyOf",
-                        Json::Array(vec![
-                            Json::object([
-                                ("type", Json::str("array")),
-                                ("items", Json::empty_object()),
-                            ]),
-                            Json::object([("type", Json::str("string"))]),
-                        ]),
-                    ),
-                    (
-                        "description",
-                        Json::str("The list of values to iterate over"),
-                    ),
-                    ("title", Json::str("Values")),
-                ]),
-            );
-            props.insert(
-                "variable".into(),
-                string_field(
-                    Some("index"),
-                    "The variable name to use in the entity model",
-                    "Variable",
-                ),
-            );
-            props.insert(
-                "entity".into(),
-                Json::object([
-                    ("type", Json::str("object")),
-                    ("additionalProperties", Json::Bool(true)),
-                    ("description", Json::str("The entity model to repeat")),
-                    ("title", Json::str("Entity")),
-                ]),
-            );
-            (
-                "ibek.repeat",
-                "RepeatEntity",
-                vec!["values", "entity"],
-                "A definition of RepeatEntity for the type checker\n\nThis is not really \
-                 used - instead the dynamic class is created\nby the make_entity_model \
-                 function is used.",
-            )
-        }
-        Builtin::WaitIp => {
-            props.insert("type".into(), type_field("ibek.wait_ip"));
-            props.insert("entity_enabled".into(), entity_enabled_field());
-            wait_fields(&mut props);
-            props.insert(
-                "address".into(),
-                string_field(
-                    None,
-                    "The IP address and port to check communication with.",
-                    "Address",
-                ),
-            );
-            (
-                "ibek.wait_ip",
-                "Wait4IPEntity",
-                vec!["address"],
-                "A definition of Wait4IPEntity for the type checker.\n\nThis is not really \
-                 used - instead the dynamic class is created\nby the make_entity_models \
-                 function is used.",
-            )
-        }
-        Builtin::WaitUsb => {
-            props.insert("type".into(), type_field("ibek.wait_usb"));
-            props.insert("entity_enabled".into(), entity_enabled_field());
-            wait_fields(&mut props);
-            props.insert(
-                "id".into(),
-                string_field(
-                    None,
-                    "The ID of the USB device to wait for. This should be in the format \
-                     'vendor_id:product_id', where vendor_id and product_id are the \
-                     hexadecimal IDs of the USB device. For example, '1234:5678'.",
-                    "Id",
-                ),
-            );
-            (
-                "ibek.wait_usb",
-                "Wait4USBEntity",
-                vec!["id"],
-                "A definition of Wait4USBEntity for the type checker.\n\nThis is not really \
-                 used - instead the dynamic class created\nby the make_entity_models function \
-                 is used.",
-            )
-        }
-    };
-    debug_assert!(props.get("type").is_some(), "{type_name} has a type field");
-    Json::object([
-        ("type", Json::str("object")),
-        ("properties", Json::Object(props)),
-        (
-            "required",
-            Json::Array(required.into_iter().map(Json::str).collect()),
-        ),
-        ("title", Json::str(class)),
-        ("description", Json::str(description)),
-        ("additionalProperties", Json::Bool(false)),
-    ])
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn enum_member_names_follow_python_enum() {
-        assert!(is_dunder("__d__"));
-        assert!(!is_dunder("__d"));
-        assert!(is_sunder("_order_"));
-        assert!(!is_sunder("_x"));
-        assert!(is_private("e", "_e__x"));
-        assert!(!is_private("e", "_e__x__"));
-    }
-
-    #[test]
-    fn enum_type_only_when_values_agree() {
-        let d = enum_def("e", vec![Json::Int(1), Json::str("a")]);
-        assert!(d.get("type").is_none());
-        let d = enum_def("e", vec![Json::Bool(true), Json::Bool(false)]);
-        assert_eq!(d.get("type"), Some(&Json::str("boolean")));
-    }
 }

@@ -14,7 +14,9 @@
 //! with [`to_pretty`] to get `json.dumps(indent=2)` text, or convert them with
 //! [`Json::to_serde`] to validate with a `serde_json` based validator.
 
+mod builtin;
 pub mod encode;
+mod enums;
 pub mod install;
 pub mod ioc;
 pub mod json;

@@ -1,128 +1,9 @@
-//! The schema of support module definitions (`*.ibek.support.yaml`).
-//!
-//! This is pydantic's schema of ibek 4.8.2's `Support` model, as
-//! `ibek support generate-schema` prints it. It does not depend on any
-//! input, so it is written out here field by field, in the order of ibek's
-//! model classes, and sorted the way pydantic sorts.
+//! The entity model classes of the support file schema: `EntityModel` and
+//! the script, database, environment, PVI, validation and sub-entity parts.
 
-use super::json::{pydantic_sort, Json};
-
-fn s(text: &str) -> Json {
-    Json::str(text)
-}
-
-fn obj(pairs: Vec<(&str, Json)>) -> Json {
-    Json::object(pairs)
-}
-
-fn typed(t: &str) -> Json {
-    obj(vec![("type", s(t))])
-}
-
-fn reference(name: &str) -> Json {
-    obj(vec![("$ref", Json::str(format!("#/$defs/{name}")))])
-}
-
-fn null() -> Json {
-    typed("null")
-}
-
-/// A field with a JSON type, optional default, description and title.
-fn field(t: &str, default: Option<Json>, description: &str, title: &str) -> Json {
-    let mut f = typed(t);
-    if let Some(d) = default {
-        f.insert("default", d);
-    }
-    f.insert("description", s(description));
-    f.insert("title", s(title));
-    f
-}
-
-/// A list field whose items are `items`.
-fn list_field(items: Json, default: bool, description: &str, title: &str) -> Json {
-    let mut f = obj(vec![("type", s("array")), ("items", items)]);
-    if default {
-        f.insert("default", Json::Array(vec![]));
-    }
-    f.insert("description", s(description));
-    f.insert("title", s(title));
-    f
-}
-
-/// A model class: fields in declaration order, the required ones listed.
-fn model(
-    title: &str,
-    description: Option<&str>,
-    props: Vec<(&str, Json)>,
-    required: &[&str],
-) -> Json {
-    let mut m = obj(vec![("type", s("object")), ("properties", obj(props))]);
-    if !required.is_empty() {
-        m.insert(
-            "required",
-            Json::Array(required.iter().map(|r| s(r)).collect()),
-        );
-    }
-    m.insert("title", s(title));
-    if let Some(d) = description {
-        m.insert("description", s(d));
-    }
-    m.insert("additionalProperties", Json::Bool(false));
-    m
-}
-
-const DESCRIBE_ARG: &str = "Description of what the argument will be used for";
-const JINJA_PATTERN: &str = r".*\{\{.*\}\}.*";
-const SHARED: &str = "A place to create any anchors required for repeating YAML";
-
-/// A parameter class (`IntParam`, ...): `type`, `description`, `default` and extras.
-fn param_model(
-    kind: &str,
-    title: &str,
-    description: &str,
-    default_types: Vec<Json>,
-    extra: Vec<(&str, Json)>,
-) -> Json {
-    let mut any_of = default_types;
-    any_of.push(null());
-    let mut props = vec![
-        (
-            "type",
-            obj(vec![
-                ("const", s(kind)),
-                ("type", s("string")),
-                ("default", s(kind)),
-                ("title", s("Type")),
-            ]),
-        ),
-        (
-            "description",
-            field("string", None, DESCRIBE_ARG, "Description"),
-        ),
-        (
-            "default",
-            obj(vec![
-                ("anyOf", Json::Array(any_of)),
-                ("default", Json::Null),
-                ("title", s("Default")),
-            ]),
-        ),
-    ];
-    let mut required = vec!["description"];
-    for (name, value) in extra {
-        props.push((name, value));
-        required.push(name);
-    }
-    model(title, Some(description), props, &required)
-}
-
-fn jinja_string() -> Json {
-    obj(vec![
-        ("type", s("string")),
-        ("pattern", s(JINJA_PATTERN)),
-        ("description", s("A Jinja2 template string")),
-    ])
-}
+use super::params::{PARAM_KINDS, SHARED};
+use super::{field, list_field, model, null, obj, reference, s, typed};
+use crate::schema::json::Json;
 
 /// `dict[str, str | None]`, the form of database args and PVI macros.
 fn macro_map() -> Json {
@@ -141,18 +22,7 @@ fn macro_map() -> Json {
     )])
 }
 
-const PARAM_KINDS: [(&str, &str); 9] = [
-    ("float", "FloatParam"),
-    ("str", "StrParam"),
-    ("int", "IntParam"),
-    ("bool", "BoolParam"),
-    ("object", "ObjectParam"),
-    ("id", "IdParam"),
-    ("enum", "EnumParam"),
-    ("dict", "DictParam"),
-    ("list", "ListParam"),
-];
-
+/// The `EntityModel` class.
 fn entity_model() -> Json {
     let defines = |description: &str, title: &str| {
         obj(vec![
@@ -288,8 +158,8 @@ fn entity_model() -> Json {
     )
 }
 
-/// The JSON schema of `*.ibek.support.yaml` files (ibek 4.8.2's `Support` model).
-pub fn support_schema() -> Json {
+/// The `$defs` of the entity model classes.
+pub(super) fn defs() -> Vec<(&'static str, Json)> {
     let text_or_comment = |kind: &str, title: &str, description: &str, when: Json, value: &str| {
         model(
             title,
@@ -310,110 +180,7 @@ pub fn support_schema() -> Json {
             &[],
         )
     };
-    let defs = vec![
-        (
-            "FloatParam",
-            param_model("float", "FloatParam", "An argument with a float value", vec![typed("number"), jinja_string()], vec![]),
-        ),
-        (
-            "StrParam",
-            param_model("str", "StrParam", "An argument with a str value", vec![typed("string")], vec![]),
-        ),
-        (
-            "IntParam",
-            param_model("int", "IntParam", "An argument with an int value", vec![typed("integer"), jinja_string()], vec![]),
-        ),
-        (
-            "BoolParam",
-            param_model("bool", "BoolParam", "An argument with an bool value", vec![typed("boolean"), jinja_string()], vec![]),
-        ),
-        (
-            "ObjectParam",
-            param_model(
-                "object",
-                "ObjectParam",
-                "A reference to another entity defined in this IOC",
-                vec![typed("string"), Json::empty_object()],
-                vec![],
-            ),
-        ),
-        (
-            "IdParam",
-            param_model("id", "IdParam", "Explicit ID argument that an object can refer to", vec![typed("string")], vec![]),
-        ),
-        (
-            "EnumParam",
-            param_model(
-                "enum",
-                "EnumParam",
-                "An argument with an enum value",
-                vec![Json::empty_object()],
-                vec![(
-                    "values",
-                    obj(vec![
-                        ("type", s("object")),
-                        ("additionalProperties", Json::Bool(true)),
-                        ("description", s("provides a list of values to make this argument an Enum")),
-                        ("title", s("Values")),
-                    ]),
-                )],
-            ),
-        ),
-        (
-            "DictParam",
-            param_model(
-                "dict",
-                "DictParam",
-                "An argument with dict value",
-                vec![obj(vec![("type", s("object")), ("additionalProperties", Json::Bool(true))]), jinja_string()],
-                vec![],
-            ),
-        ),
-        (
-            "ListParam",
-            param_model(
-                "list",
-                "ListParam",
-                "An argument with list value",
-                vec![obj(vec![("type", s("array")), ("items", Json::empty_object())]), jinja_string()],
-                vec![],
-            ),
-        ),
-        (
-            "Define",
-            model(
-                "Define",
-                Some("A calculated value for an Entity Model"),
-                vec![
-                    (
-                        "description",
-                        field("string", None, "Description of what the value will be used for", "Description"),
-                    ),
-                    (
-                        "value",
-                        obj(vec![("description", s("The contents of the value")), ("title", s("Value"))]),
-                    ),
-                    (
-                        "type",
-                        obj(vec![
-                            ("anyOf", Json::Array(vec![reference("DefineType"), null()])),
-                            ("default", s("str")),
-                            ("description", s("The type of the value")),
-                        ]),
-                    ),
-                ],
-                &["description", "value"],
-            ),
-        ),
-        (
-            "DefineType",
-            obj(vec![
-                ("type", s("string")),
-                ("enum", Json::Array(["str", "float", "int", "bool", "list"].map(s).to_vec())),
-                ("title", s("DefineType")),
-                ("description", s("The type of a value")),
-            ]),
-        ),
+    vec![
         (
             "Validation",
             model(
@@ -582,33 +349,5 @@ pub fn support_schema() -> Json {
             m
         }),
         ("EntityModel", entity_model()),
-    ];
-    let schema = obj(vec![
-        ("type", s("object")),
-        (
-            "properties",
-            obj(vec![
-                ("shared", list_field(Json::empty_object(), true, SHARED, "Shared")),
-                ("module", field("string", None, "Support module name, normally the repo name", "Module")),
-                (
-                    "entity_models",
-                    list_field(
-                        reference("EntityModel"),
-                        false,
-                        "The Entity Models an IOC can create using this module",
-                        "Entity Models",
-                    ),
-                ),
-            ]),
-        ),
-        ("required", Json::Array(vec![s("module"), s("entity_models")])),
-        ("title", s("Support")),
-        (
-            "description",
-            s("Lists the EntityModels for a support module, this defines what Entities it supports"),
-        ),
-        ("additionalProperties", Json::Bool(false)),
-        ("$defs", Json::object(defs)),
-    ]);
-    pydantic_sort(schema)
+    ]
 }
