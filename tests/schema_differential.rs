@@ -281,3 +281,28 @@ fn definitions_ibek_cannot_build_fail_at_the_definition() {
     assert!(String::from_utf8_lossy(&got.stderr)
         .contains("parameter name `model_dump` is reserved by pydantic"));
 }
+
+#[test]
+fn the_last_ibek_defs_flag_wins() {
+    let empty = tempfile::tempdir().unwrap();
+    let env = [("EPICS_ROOT", empty.path())];
+    for (last, message) in [
+        ("--no-ibek-defs", "One or more `definitions` required"),
+        ("--ibek-defs", "No `definitions` given and none found"),
+    ] {
+        let first = if last == "--ibek-defs" {
+            "--no-ibek-defs"
+        } else {
+            "--ibek-defs"
+        };
+        let args = ["ioc", "generate-schema", first, last];
+        for out in [
+            helpers::ibek(empty.path(), &args, &env),
+            helpers::iocforge(empty.path(), &args, &env),
+        ] {
+            assert_eq!(out.status.code(), Some(1), "{args:?}");
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(stderr.contains(message), "{args:?}: {stderr}");
+        }
+    }
+}

@@ -36,7 +36,7 @@ pub struct GenerateSchemaArgs {
     #[arg(long, overrides_with = "no_ibek_defs")]
     ibek_defs: bool,
     /// Use only the definitions given
-    #[arg(long = "no-ibek-defs")]
+    #[arg(long = "no-ibek-defs", overrides_with = "ibek_defs")]
     no_ibek_defs: bool,
 }
 
@@ -69,7 +69,8 @@ pub fn ibek_defs_in(dir: &Path) -> Vec<PathBuf> {
 }
 
 fn generate_schema(a: &GenerateSchemaArgs) -> CmdResult {
-    let use_ibek_defs = !a.no_ibek_defs || a.ibek_defs;
+    // the flags override each other, so the last one given wins, as in ibek
+    let use_ibek_defs = !a.no_ibek_defs;
     if a.definitions.is_empty() && !use_ibek_defs {
         return Err(Failure::Exit(
             1,
