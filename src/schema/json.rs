@@ -382,4 +382,24 @@ mod tests {
         assert!(!Json::Float(f64::NAN).py_eq(&Json::Float(f64::NAN)));
         assert!(!Json::str("1").py_eq(&Json::Int(1)));
     }
+
+    #[test]
+    fn serde_conversion_is_lossy_only_where_serde_has_no_room() {
+        let v = Json::object([
+            ("n", Json::Int(5)),
+            ("f", Json::Float(5.0)),
+            ("nan", Json::Float(f64::NAN)),
+            ("big", Json::Int(1 << 70)),
+        ]);
+        let serde = v.to_serde();
+        assert_eq!(serde["n"], serde_json::json!(5));
+        assert!(serde["f"].is_f64());
+        assert!(serde["nan"].is_null());
+        assert_eq!(serde["big"].as_f64(), Some(2f64.powi(70)));
+        let back = Json::from(&serde_json::json!({"a": [1, 2.5, null, "x"]}));
+        assert_eq!(
+            to_pretty(&back),
+            "{\n  \"a\": [\n    1,\n    2.5,\n    null,\n    \"x\"\n  ]\n}"
+        );
+    }
 }

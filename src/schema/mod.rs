@@ -13,6 +13,20 @@
 //! Schemas are [`Json`] values, which keep Python's number model; print them
 //! with [`to_pretty`] to get `json.dumps(indent=2)` text, or convert them with
 //! [`Json::to_serde`] to validate with a `serde_json` based validator.
+//!
+//! Where iocforge knowingly differs from ibek 4.8.2:
+//!
+//! - `ioc generate-schema` reads `$EPICS_ROOT/ibek-defs` in sorted order;
+//!   ibek takes the file system's order. With several files there, the
+//!   `oneOf` order and the numbering of clashing `$defs` names may differ,
+//!   which changes no verdict, unless two files define the same
+//!   `module.name` (the later one wins in both tools).
+//! - Definitions ibek crashes on while building its classes (a parameter
+//!   named like a pydantic method, an enum value named `mro`, empty or
+//!   `_sunder_`) are reported as [`SchemaError`]s at the definition; both
+//!   tools exit 1.
+//! - Titles use Rust's Unicode tables, newer than Python 3.11's, and a
+//!   short list of case-ignorable characters for the Greek final sigma.
 
 mod builtin;
 pub mod encode;
