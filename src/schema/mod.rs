@@ -20,7 +20,7 @@
 //!   ibek takes the file system's order. With several files there, the
 //!   `oneOf` order and the numbering of clashing `$defs` names may differ,
 //!   which changes no verdict, unless two files define the same
-//!   `module.name` (the later one wins in both tools).
+//!   entity type (`module.name`): the later file wins, and "later" differs.
 //! - Definitions ibek crashes on while building its classes (a parameter
 //!   named like a pydantic method, an enum value named `mro`, empty or
 //!   `_sunder_`) are reported as [`SchemaError`]s at the definition; both
