@@ -13,4 +13,5 @@ pub mod output;
 pub mod render;
 pub mod resolve;
 pub mod runtime;
+pub mod schema;
 pub mod source;

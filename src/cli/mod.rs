@@ -5,8 +5,10 @@
 //! Exit codes: 0 success, 1 invalid input (YAML, definitions, templates),
 //! 2 usage errors and environment failures (I/O, missing tools).
 
+pub mod ioc;
 pub mod printer;
 pub mod runtime;
+pub mod support;
 pub mod validate;
 
 use std::process::ExitCode;
@@ -59,15 +61,12 @@ enum Command {
     /// Commands for building IOC instance startup files at container runtime
     #[command(subcommand)]
     Runtime(runtime::RuntimeCommand),
-    /// Commands for generic IOCs and IOC instances
+    /// Commands for working with IOC instances
     #[command(subcommand)]
-    Ioc(IocCommand),
-}
-
-#[derive(Debug, Subcommand)]
-enum IocCommand {
-    /// Check IOC instance files against their definitions and report every problem
-    Validate(validate::ValidateArgs),
+    Ioc(ioc::IocCommand),
+    /// Commands for working with support module definitions
+    #[command(subcommand)]
+    Support(support::SupportCommand),
 }
 
 /// Parses the arguments and runs the command.
@@ -86,7 +85,8 @@ pub fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Runtime(cmd) => runtime::run(cmd),
-        Command::Ioc(IocCommand::Validate(a)) => validate::run(a),
+        Command::Ioc(cmd) => ioc::run(cmd),
+        Command::Support(cmd) => support::run(cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

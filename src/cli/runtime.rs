@@ -45,13 +45,14 @@ pub struct PviFlags {
     #[arg(long, overrides_with = "no_pvi")]
     pvi: bool,
     /// Leave PVI rows out
-    #[arg(long = "no-pvi")]
+    #[arg(long = "no-pvi", overrides_with = "pvi")]
     no_pvi: bool,
 }
 
 impl PviFlags {
     fn enabled(&self) -> bool {
-        !self.no_pvi || self.pvi
+        // the flags override each other, so at most one is set: the last given wins
+        !self.no_pvi
     }
 }
 

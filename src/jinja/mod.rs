@@ -94,12 +94,23 @@ impl TemplateError {
 }
 
 /// ibek's `UTILS` singleton: state shared by every render of one run.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Globals {
     // copy-on-write: every render takes a snapshot, `set` rarely has to copy
     variables: Mutex<Arc<IndexMap<String, Value>>>,
     file_name: Mutex<Value>,
     ioc_name: Mutex<Value>,
+}
+
+impl Default for Globals {
+    fn default() -> Self {
+        // ibek starts with empty strings, not undefined names
+        Globals {
+            variables: Mutex::default(),
+            file_name: Mutex::new(Value::from("")),
+            ioc_name: Mutex::new(Value::from("")),
+        }
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {

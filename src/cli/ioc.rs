@@ -1,0 +1,118 @@
+//! `iocforge ioc ...`: ibek's IOC commands.
+
+use std::path::{Path, PathBuf};
+
+use clap::{Args, Subcommand};
+
+use super::runtime::epics_root;
+use super::{printer, CmdResult, Failure};
+use crate::diag::Diagnostics;
+use crate::runtime::generate::load_definitions;
+use crate::schema::{ioc_schema, to_pretty};
+
+/// The `ioc` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum IocCommand {
+    /// Create a JSON schema for IOC instance files from support module definitions
+    ///
+    /// The definitions are the files given, plus every *ibek.support.yaml directly
+    /// in $EPICS_ROOT/ibek-defs unless --no-ibek-defs is given. The schema is the
+    /// one ibek 4.8.2 writes, byte for byte.
+    #[command(after_long_help = "Examples:\n  \
+        iocforge ioc generate-schema --output /epics/ibek-defs/ioc.schema.json\n  \
+        iocforge ioc generate-schema --no-ibek-defs asyn.ibek.support.yaml motorSim.ibek.support.yaml")]
+    GenerateSchema(GenerateSchemaArgs),
+    /// Check IOC instance files against their definitions and report every problem
+    ///
+    /// Instance files are merged as `runtime generate2` merges ioc.yaml and
+    /// runtime.yaml; every template is rendered, so Jinja errors, undefined
+    /// names, counters and database args are checked too.
+    Validate(super::validate::ValidateArgs),
+}
+
+/// Arguments of `ioc generate-schema`.
+#[derive(Debug, Args)]
+pub struct GenerateSchemaArgs {
+    /// Support module definition files (*.ibek.support.yaml)
+    definitions: Vec<PathBuf>,
+    /// The file to write the schema to [default: stdout]
+    #[arg(long)]
+    output: Option<PathBuf>,
+    /// Include the definitions in $EPICS_ROOT/ibek-defs (the default)
+    #[arg(long, overrides_with = "no_ibek_defs")]
+    ibek_defs: bool,
+    /// Use only the definitions given
+    #[arg(long = "no-ibek-defs", overrides_with = "ibek_defs")]
+    no_ibek_defs: bool,
+}
+
+/// Runs an `ioc` subcommand.
+pub fn run(cmd: IocCommand) -> CmdResult {
+    match cmd {
+        IocCommand::GenerateSchema(a) => generate_schema(&a),
+        IocCommand::Validate(a) => super::validate::run(a),
+    }
+}
+
+/// The support definitions directly in `dir` whose name ends with `ibek.support.yaml`
+/// (ibek's non-recursive glob), sorted: the order of `Path.glob` depends on the
+/// file system, so iocforge fixes one.
+pub fn ibek_defs_in(dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = fs_err::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut out: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .ends_with("ibek.support.yaml")
+        })
+        .map(|e| e.path())
+        .filter(|p| p.is_file())
+        .collect();
+    out.sort();
+    out
+}
+
+fn generate_schema(a: &GenerateSchemaArgs) -> CmdResult {
+    // the flags override each other, so the last one given wins, as in ibek
+    let use_ibek_defs = !a.no_ibek_defs;
+    if a.definitions.is_empty() && !use_ibek_defs {
+        return Err(Failure::Exit(
+            1,
+            "One or more `definitions` required with `--no-ibek-defs`".into(),
+        ));
+    }
+    let mut definitions = a.definitions.clone();
+    let ibek_defs = epics_root().join("ibek-defs");
+    if use_ibek_defs {
+        definitions.extend(ibek_defs_in(&ibek_defs));
+    }
+    if definitions.is_empty() {
+        return Err(Failure::Exit(
+            1,
+            format!(
+                "No `definitions` given and none found in {}",
+                ibek_defs.display()
+            ),
+        ));
+    }
+    let modules = load_definitions(&definitions)?;
+    let schema =
+        ioc_schema(&modules).map_err(|e| Failure::Invalid(Diagnostics::from(e.to_diagnostic())))?;
+    write_schema(&to_pretty(&schema), a.output.as_deref())
+}
+
+/// Writes schema text as ibek does: `typer.echo` to stdout, or the file plus a newline.
+pub fn write_schema(text: &str, output: Option<&Path>) -> CmdResult {
+    let text = format!("{text}\n");
+    match output {
+        None => {
+            printer::data(&text);
+            Ok(())
+        }
+        Some(path) => fs_err::write(path, text)
+            .map_err(|e| Failure::Env(format!("cannot write `{}`: {e}", path.display()))),
+    }
+}

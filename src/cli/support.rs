@@ -1,0 +1,51 @@
+//! `iocforge support ...`: schemas of support module files.
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+
+use super::ioc::write_schema;
+use super::CmdResult;
+use crate::schema::{install_schema, support_schema, to_pretty};
+
+/// The `support` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum SupportCommand {
+    /// Produce the JSON schema of *.ibek.support.yaml files
+    ///
+    /// The schema is the one ibek 4.8.2 writes, byte for byte.
+    #[command(
+        after_long_help = "Example:\n  iocforge support generate-schema --output ibek.support.schema.json"
+    )]
+    GenerateSchema(OutputArgs),
+    /// Produce the JSON schema of ibek-support *.install.yml files
+    ///
+    /// Install files set the variables of ibek-support's `support` Ansible role,
+    /// which clones, patches and builds one support module. ibek has no schema
+    /// for them; this one is iocforge's.
+    #[command(
+        after_long_help = "Example:\n  iocforge support generate-install-schema --output install.schema.json\n\n\
+        Then start each install file with:\n  # yaml-language-server: $schema=install.schema.json"
+    )]
+    GenerateInstallSchema(OutputArgs),
+}
+
+/// The `--output` option of the schema commands.
+#[derive(Debug, Args)]
+pub struct OutputArgs {
+    /// The file to write the schema to [default: stdout]
+    #[arg(long)]
+    output: Option<PathBuf>,
+}
+
+/// Runs a `support` subcommand.
+pub fn run(cmd: SupportCommand) -> CmdResult {
+    match cmd {
+        SupportCommand::GenerateSchema(a) => {
+            write_schema(&to_pretty(&support_schema()), a.output.as_deref())
+        }
+        SupportCommand::GenerateInstallSchema(a) => {
+            write_schema(&to_pretty(&install_schema()), a.output.as_deref())
+        }
+    }
+}
