@@ -4,23 +4,28 @@
 //! checkout. Here that is a pipeline of plain stages:
 //! `install.rs` reads the file (strings kept as written, with spans) →
 //! `spec.rs` renders it in ibek-support's variable scope (`vars.rs`) into an
-//! [`InstallSpec`]; commands are data (`command.rs`, `apt.rs`) and file
-//! edits pure functions (`patch.rs`, `release.rs`).
+//! [`InstallSpec`] → `plan.rs` turns spec and [`BuildEnv`] into [`Step`]s
+//! (pure) → `executor.rs` runs them: commands (`command.rs`, `apt.rs`) and
+//! file edits (`patch.rs`, `release.rs`); `stamp.rs` records what was built.
 //! Every `/epics/...` path of the roles is under [`BuildEnv::epics_root`], so
 //! a whole build can run in a temporary tree.
 
 pub mod apt;
 pub mod command;
+pub mod executor;
 pub mod install;
 pub mod patch;
+pub mod plan;
 pub mod release;
 pub mod spec;
+pub mod stamp;
 pub mod vars;
 
 use std::path::{Path, PathBuf};
 
 pub use apt::{Apt, Downloader};
 pub use install::{load_install, InstallFile};
+pub use plan::{plan, Phase, Step};
 pub use spec::{resolve_install, InstallSpec};
 
 /// Where and for what a build runs: the `/epics` tree, the module's
