@@ -7,6 +7,7 @@
 
 pub mod printer;
 pub mod runtime;
+pub mod support_build;
 
 use std::process::ExitCode;
 
@@ -58,6 +59,18 @@ enum Command {
     /// Commands for building IOC instance startup files at container runtime
     #[command(subcommand)]
     Runtime(runtime::RuntimeCommand),
+    /// Commands for building support modules during container build
+    #[command(subcommand)]
+    Support(SupportCommand),
+}
+
+/// The `support` subcommands.
+#[derive(Debug, Subcommand)]
+enum SupportCommand {
+    /// Build a support module from ibek-support's MODULE.install.yml (replaces `ansible.sh MODULE`)
+    Build(support_build::BuildArgs),
+    /// Install the apt packages support builds recorded for the runtime stage
+    AptInstallRuntimePackages(support_build::AptInstallArgs),
 }
 
 /// Parses the arguments and runs the command.
@@ -76,6 +89,10 @@ pub fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Runtime(cmd) => runtime::run(cmd),
+        Command::Support(SupportCommand::Build(args)) => support_build::run(args),
+        Command::Support(SupportCommand::AptInstallRuntimePackages(args)) => {
+            support_build::run_apt_install(args)
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
