@@ -584,6 +584,19 @@ fn an_invalid_install_file_points_at_the_line() {
 }
 
 #[test]
+fn an_unreadable_install_file_is_an_environment_failure() {
+    let t = Tree::new();
+    let folder = t.ibek_support().join("latin1");
+    fs_err::create_dir_all(&folder).unwrap();
+    // not UTF-8: the read fails whoever runs the test, root included
+    fs_err::write(folder.join("latin1.install.yml"), b"module: caf\xe9\n").unwrap();
+    let r = t.run(&["support", "build", "latin1"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("cannot read `"), "{}", r.stderr);
+    assert!(r.stderr.contains("latin1.install.yml`"), "{}", r.stderr);
+}
+
+#[test]
 fn an_unknown_module_says_where_it_looked() {
     let t = Tree::new();
     let r = t.run(&["support", "build", "nosuch"]);

@@ -223,10 +223,9 @@ pub const INSTALL_FIELDS: &[&str] = &[
 /// Reads and checks `MODULE.install.yml`; every problem found is reported at once.
 pub fn load_install(path: &Path) -> Result<InstallFile, Diagnostics> {
     let source = SourceFile::read(path).map_err(|e| {
-        Diagnostics::from(Diagnostic::plain(
-            None,
-            format!("cannot read `{}`: {e}", path.display()),
-        ))
+        Diagnostics::from(
+            Diagnostic::plain(None, format!("cannot read `{}`: {e}", path.display())).io(),
+        )
     })?;
     parse_install(&source)
 }
