@@ -334,13 +334,21 @@ mod tests {
         let out = r
             .run(&CommandSpec::new(
                 "sh",
-                ["-c", "echo one; echo two; echo three >&2; exit 3"],
+                ["-c", "for i in 1 2 3 4 5; do echo line $i; done; exit 3"],
             ))
             .expect("sh runs");
         assert!(!out.success);
         assert_eq!(out.code, Some(3));
-        assert_eq!(out.tail.len(), 2);
-        assert!(out.tail.contains(&"three".to_string()));
+        assert_eq!(out.tail, ["line 4", "line 5"]);
+    }
+
+    #[test]
+    fn process_runner_captures_stderr_too() {
+        let out = ProcessRunner::default()
+            .run(&CommandSpec::new("sh", ["-c", "echo oops >&2"]))
+            .expect("sh runs");
+        assert!(out.success);
+        assert_eq!(out.tail, ["oops"]);
     }
 
     #[test]
