@@ -196,21 +196,31 @@ impl Default for ProcessRunner {
 }
 
 /// The last lines of a command's output, shared by the two reader threads.
+/// When full, the oldest stdout line goes first: the two streams are read by
+/// racing threads, and an error on stderr must not be pushed out by
+/// progress lines that were written before it but read after it.
 struct Tail {
-    lines: VecDeque<String>,
+    lines: VecDeque<(bool, String)>,
     keep: usize,
 }
 
 impl Tail {
-    fn push(&mut self, line: String) {
+    fn push(&mut self, from_stderr: bool, line: String) {
         if self.lines.len() == self.keep {
-            self.lines.pop_front();
+            match self.lines.iter().position(|(err, _)| !err) {
+                Some(oldest_out) => {
+                    self.lines.remove(oldest_out);
+                }
+                None => {
+                    self.lines.pop_front();
+                }
+            }
         }
-        self.lines.push_back(line);
+        self.lines.push_back((from_stderr, line));
     }
 }
 
-fn drain(stream: impl Read, tail: &Arc<Mutex<Tail>>, verbose: bool) {
+fn drain(stream: impl Read, tail: &Arc<Mutex<Tail>>, from_stderr: bool, verbose: bool) {
     let mut reader = BufReader::new(stream);
     let mut buf = Vec::new();
     loop {
@@ -227,7 +237,7 @@ fn drain(stream: impl Read, tail: &Arc<Mutex<Tail>>, verbose: bool) {
                 }
                 tail.lock()
                     .unwrap_or_else(std::sync::PoisonError::into_inner)
-                    .push(line);
+                    .push(from_stderr, line);
             }
         }
     }
@@ -258,12 +268,12 @@ impl Runner for ProcessRunner {
         let out = child.stdout.take().map(|s| {
             let tail = tail.clone();
             let verbose = self.verbose;
-            std::thread::spawn(move || drain(s, &tail, verbose))
+            std::thread::spawn(move || drain(s, &tail, false, verbose))
         });
         let err = child.stderr.take().map(|s| {
             let tail = tail.clone();
             let verbose = self.verbose;
-            std::thread::spawn(move || drain(s, &tail, verbose))
+            std::thread::spawn(move || drain(s, &tail, true, verbose))
         });
         for reader in [out, err].into_iter().flatten() {
             let _ = reader.join();
@@ -281,7 +291,7 @@ impl Runner for ProcessRunner {
         Ok(RunOutput {
             success: status.success(),
             code: status.code(),
-            tail: lines.into(),
+            tail: lines.into_iter().map(|(_, l)| l).collect(),
         })
     }
 }
@@ -340,6 +350,25 @@ mod tests {
         assert!(!out.success);
         assert_eq!(out.code, Some(3));
         assert_eq!(out.tail, ["line 4", "line 5"]);
+    }
+
+    #[test]
+    fn the_tail_keeps_stderr_over_stdout() {
+        let mut r = ProcessRunner {
+            verbose: false,
+            tail_lines: 2,
+        };
+        let out = r
+            .run(&CommandSpec::new(
+                "sh",
+                [
+                    "-c",
+                    "for i in 1 2 3 4 5; do echo line $i; done; echo error >&2",
+                ],
+            ))
+            .expect("sh runs");
+        assert_eq!(out.tail.len(), 2);
+        assert!(out.tail.contains(&"error".to_string()), "{:?}", out.tail);
     }
 
     #[test]
