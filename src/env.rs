@@ -15,10 +15,16 @@ pub const IOC_NAME: &str = "IOC_NAME";
 pub const SUPPORT: &str = "SUPPORT";
 /// Host architecture of the EPICS build (`linux-x86_64`).
 pub const EPICS_HOST_ARCH: &str = "EPICS_HOST_ARCH";
+/// Target architecture of support builds (`linux-x86_64`, `RTEMS-beatnik`);
+/// ibek-support's `is_linux` / `is_rtems` come from it.
+pub const EPICS_TARGET_ARCH: &str = "EPICS_TARGET_ARCH";
 /// Set to `true` to skip waiting for devices at start.
 pub const IBEK_DO_WAIT_DISABLE: &str = "IBEK_DO_WAIT_DISABLE";
 /// Template search path for database expansion (msi's `EPICS_DB_INCLUDE_PATH`).
 pub const EPICS_DB_INCLUDE_PATH: &str = "EPICS_DB_INCLUDE_PATH";
+/// Set (non-empty) to run apt-get without `sudo` even when not root, e.g. to
+/// use a fake `apt-get` on `PATH` in tests.
+pub const IOCFORGE_APT_NO_SUDO: &str = "IOCFORGE_APT_NO_SUDO";
 /// Disable colour in diagnostics.
 pub const NO_COLOR: &str = "NO_COLOR";
 /// Hide progress bars.

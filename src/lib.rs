@@ -1,9 +1,10 @@
 //! iocforge: build and boot EPICS IOCs in containers.
 //!
-//! The pipeline, top to bottom: `cli` → `runtime` → `render` → `resolve` →
+//! The pipeline, top to bottom: `cli` → `runtime` / `build` → `render` → `resolve` →
 //! `jinja` / `model` → `source` / `diag` / `env`. Stages are plain
 //! data-to-data functions; `output` is the only writer of generated files.
 
+pub mod build;
 pub mod cli;
 pub mod diag;
 pub mod env;

@@ -9,6 +9,7 @@ pub mod ioc;
 pub mod printer;
 pub mod runtime;
 pub mod support;
+pub mod support_build;
 pub mod validate;
 
 use std::process::ExitCode;

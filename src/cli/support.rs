@@ -28,6 +28,10 @@ pub enum SupportCommand {
         Then start each install file with:\n  # yaml-language-server: $schema=install.schema.json"
     )]
     GenerateInstallSchema(OutputArgs),
+    /// Build a support module from ibek-support's MODULE.install.yml (replaces `ansible.sh MODULE`)
+    Build(super::support_build::BuildArgs),
+    /// Install the apt packages that support builds recorded for the runtime stage
+    AptInstallRuntimePackages(super::support_build::AptInstallArgs),
 }
 
 /// The `--output` option of the schema commands.
@@ -47,5 +51,7 @@ pub fn run(cmd: SupportCommand) -> CmdResult {
         SupportCommand::GenerateInstallSchema(a) => {
             write_schema(&to_pretty(&install_schema()), a.output.as_deref())
         }
+        SupportCommand::Build(a) => super::support_build::run(a),
+        SupportCommand::AptInstallRuntimePackages(a) => super::support_build::run_apt_install(a),
     }
 }

@@ -1,0 +1,669 @@
+//! Carries out a plan: commands through a [`Runner`], file edits in process.
+//!
+//! Each step is reported to a [`StepLog`] with how long it took and whether
+//! it ran, was skipped (the clone exists, the apt cache is fresh) or failed
+//! with its errors ignored (ibek-support ignores a failing final
+//! `make clean`). The first real failure stops the build with a
+//! [`StepFailed`] naming the step, the command and the tail of its output.
+
+use std::io;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use super::command::{CommandSpec, RunOutput, Runner, SpawnError};
+use super::patch::{block_in_file, comment_out, line_in_file, Insert};
+use super::plan::{Action, RunIf, Step};
+use super::release::{blank_macro, db_folders, db_include_line};
+
+/// How a step ended, when it did not stop the build.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// It ran (with a detail worth logging, if any).
+    Done(Option<String>),
+    /// It had nothing to do, for this reason.
+    Skipped(String),
+    /// Its command failed, which this step tolerates.
+    Ignored(RunOutput),
+}
+
+/// Receives each finished step; the CLI prints one line per step.
+pub trait StepLog {
+    /// A step ended without stopping the build.
+    fn finished(&mut self, step: &Step, outcome: &Outcome, elapsed: Duration);
+    /// A step failed; the build stops.
+    fn failed(&mut self, step: &Step, elapsed: Duration);
+}
+
+/// Why a step failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ExecError {
+    /// A command exited with an error.
+    #[error("`{command}` {}", describe_exit(*code))]
+    Command {
+        /// The command as a shell would take it.
+        command: String,
+        /// Its exit code (`None`: killed by a signal).
+        code: Option<i32>,
+        /// The last lines of its output.
+        tail: Vec<String>,
+    },
+    /// A command could not be started.
+    #[error("`{command}`: {source}")]
+    Spawn {
+        /// The command.
+        command: String,
+        /// Why.
+        #[source]
+        source: SpawnError,
+    },
+    /// A file could not be read, written, linked or copied (the source names the path).
+    #[error("cannot {what}")]
+    File {
+        /// What was being done.
+        what: String,
+        /// The error, naming the path.
+        #[source]
+        source: io::Error,
+    },
+    /// A regexp of the install.yml is not valid.
+    #[error("invalid regexp for `{}`", file.display())]
+    Regex {
+        /// The file being edited.
+        file: PathBuf,
+        /// The regexp error.
+        #[source]
+        source: regex::Error,
+    },
+    /// A file to edit does not exist.
+    #[error("`{}` does not exist", file.display())]
+    Missing {
+        /// The file.
+        file: PathBuf,
+    },
+    /// An Ansible task file that applies: iocforge runs no Ansible.
+    #[error("`{}` is an Ansible task file, and iocforge does not run Ansible", file.display())]
+    AnsibleTask {
+        /// The task file.
+        file: PathBuf,
+    },
+}
+
+fn describe_exit(code: Option<i32>) -> String {
+    match code {
+        Some(c) => format!("exited with status {c}"),
+        None => "was killed by a signal".to_string(),
+    }
+}
+
+impl ExecError {
+    /// The exit code iocforge passes on: the child's, else 2.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            ExecError::Command { code: Some(c), .. } => {
+                u8::try_from(*c).ok().filter(|c| *c != 0).unwrap_or(2)
+            }
+            _ => 2,
+        }
+    }
+
+    /// The last output lines of a failed command (empty for other failures).
+    pub fn tail(&self) -> &[String] {
+        match self {
+            ExecError::Command { tail, .. } => tail,
+            _ => &[],
+        }
+    }
+}
+
+/// A step that stopped the build.
+#[derive(Debug, thiserror::Error)]
+#[error("{} step `{}` failed: {source}", step.phase.name(), step.action)]
+pub struct StepFailed {
+    /// The step.
+    pub step: Box<Step>,
+    /// What went wrong.
+    #[source]
+    pub source: ExecError,
+    /// The clone this build made and then deleted, because a step that only
+    /// runs after a fresh clone (commit checkout, `patch_file`) failed: kept,
+    /// the next build would skip that step and build unpatched source.
+    pub removed_clone: Option<PathBuf>,
+}
+
+/// Choices that change how steps run, not what they are.
+#[derive(Debug, Clone, Default)]
+pub struct ExecOptions {
+    /// Skip Ansible task files instead of failing on them.
+    pub skip_tasks: bool,
+}
+
+struct Executor<'a> {
+    runner: &'a mut dyn Runner,
+    options: &'a ExecOptions,
+    /// The folder this build cloned, if it did.
+    cloned: Option<PathBuf>,
+}
+
+/// Runs `steps` in order; stops at the first failure.
+pub fn execute(
+    steps: &[Step],
+    runner: &mut dyn Runner,
+    log: &mut dyn StepLog,
+    options: &ExecOptions,
+) -> Result<(), StepFailed> {
+    let mut ex = Executor {
+        runner,
+        options,
+        cloned: None,
+    };
+    for step in steps {
+        let start = Instant::now();
+        match ex.step(&step.action) {
+            Ok(outcome) => log.finished(step, &outcome, start.elapsed()),
+            Err(source) => {
+                log.failed(step, start.elapsed());
+                let after_clone = matches!(
+                    step.action,
+                    Action::Run {
+                        when: RunIf::FreshClone,
+                        ..
+                    }
+                );
+                let removed_clone = ex
+                    .cloned
+                    .take()
+                    .filter(|dir| after_clone && fs_err::remove_dir_all(dir).is_ok());
+                return Err(StepFailed {
+                    step: Box::new(step.clone()),
+                    source,
+                    removed_clone,
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+fn file_err(what: impl Into<String>) -> impl FnOnce(io::Error) -> ExecError {
+    let what = what.into();
+    move |source| ExecError::File { what, source }
+}
+
+fn exists(p: &Path) -> bool {
+    fs_err::symlink_metadata(p).is_ok()
+}
+
+fn read_optional(file: &Path) -> Result<Option<String>, ExecError> {
+    if file.exists() {
+        fs_err::read_to_string(file)
+            .map(Some)
+            .map_err(file_err("read a file to edit"))
+    } else {
+        Ok(None)
+    }
+}
+
+/// Writes `new` when it differs from `old`; creates parent folders.
+fn write_if_changed(file: &Path, old: Option<&str>, new: &str) -> Result<Outcome, ExecError> {
+    if old == Some(new) {
+        return Ok(Outcome::Skipped("already in place".into()));
+    }
+    if let Some(parent) = file.parent() {
+        fs_err::create_dir_all(parent).map_err(file_err("create a folder"))?;
+    }
+    fs_err::write(file, new).map_err(file_err("write an edited file"))?;
+    Ok(Outcome::Done(None))
+}
+
+fn regex_err(file: &Path) -> impl FnOnce(regex::Error) -> ExecError + '_ {
+    move |source| ExecError::Regex {
+        file: file.to_path_buf(),
+        source,
+    }
+}
+
+/// Replaces whatever is at `link` with a symlink to `target`.
+fn symlink(target: &Path, link: &Path) -> Result<(), ExecError> {
+    if let Ok(meta) = fs_err::symlink_metadata(link) {
+        if meta.is_dir() {
+            fs_err::remove_dir_all(link).map_err(file_err("replace a folder with a link"))?;
+        } else {
+            fs_err::remove_file(link).map_err(file_err("replace a file with a link"))?;
+        }
+    }
+    if let Some(parent) = link.parent() {
+        fs_err::create_dir_all(parent).map_err(file_err("create a folder"))?;
+    }
+    fs_err::os::unix::fs::symlink(target, link).map_err(file_err("make a link"))
+}
+
+impl Executor<'_> {
+    fn run(&mut self, command: &CommandSpec) -> Result<RunOutput, ExecError> {
+        self.runner.run(command).map_err(|source| ExecError::Spawn {
+            command: command.to_string(),
+            source,
+        })
+    }
+
+    fn step(&mut self, action: &Action) -> Result<Outcome, ExecError> {
+        match action {
+            Action::Run {
+                command,
+                when,
+                ignore_errors,
+            } => {
+                let skip = match when {
+                    RunIf::Absent(p) if exists(p) => Some(format!("{} exists", p.display())),
+                    RunIf::FreshClone if self.cloned.is_none() => {
+                        Some("the clone was already there".to_string())
+                    }
+                    _ => None,
+                };
+                if let Some(why) = skip {
+                    return Ok(Outcome::Skipped(why));
+                }
+                let out = self.run(command)?;
+                if out.success {
+                    if let RunIf::Absent(dir) = when {
+                        self.cloned = Some(dir.clone());
+                    }
+                    Ok(Outcome::Done(None))
+                } else if *ignore_errors {
+                    Ok(Outcome::Ignored(out))
+                } else {
+                    Err(ExecError::Command {
+                        command: command.to_string(),
+                        code: out.code,
+                        tail: out.tail,
+                    })
+                }
+            }
+            Action::AptUpdate { command, sentinel } => {
+                if exists(sentinel) {
+                    return Ok(Outcome::Skipped(format!("{} exists", sentinel.display())));
+                }
+                let out = self.run(command)?;
+                if !out.success {
+                    return Err(ExecError::Command {
+                        command: command.to_string(),
+                        code: out.code,
+                        tail: out.tail,
+                    });
+                }
+                if let Some(parent) = sentinel.parent() {
+                    fs_err::create_dir_all(parent).map_err(file_err("create a folder"))?;
+                }
+                fs_err::write(sentinel, "").map_err(file_err("write the apt sentinel"))?;
+                Ok(Outcome::Done(None))
+            }
+            Action::RecordLines { file, lines } => {
+                let old = read_optional(file)?;
+                let mut text = old.clone();
+                for line in lines {
+                    let re = format!("^{}$", regex::escape(line));
+                    text = Some(
+                        line_in_file(text.as_deref(), Some(&re), line, &Insert::Eof)
+                            .map_err(regex_err(file))?,
+                    );
+                }
+                write_if_changed(file, old.as_deref(), text.as_deref().unwrap_or(""))
+            }
+            Action::Remove { path } => match fs_err::symlink_metadata(path) {
+                Err(_) => Ok(Outcome::Skipped("not there".into())),
+                Ok(m) if m.is_dir() => {
+                    fs_err::remove_dir_all(path).map_err(file_err("remove a folder"))?;
+                    Ok(Outcome::Done(None))
+                }
+                Ok(_) => {
+                    fs_err::remove_file(path).map_err(file_err("remove a file"))?;
+                    Ok(Outcome::Done(None))
+                }
+            },
+            Action::CommentOut { file, regexp } => {
+                let Some(old) = read_optional(file)? else {
+                    return Err(ExecError::Missing { file: file.clone() });
+                };
+                let new = comment_out(&old, regexp).map_err(regex_err(file))?;
+                write_if_changed(file, Some(&old), &new)
+            }
+            Action::LineInFile {
+                file,
+                regexp,
+                line,
+                insert,
+            } => {
+                let old = read_optional(file)?;
+                let new = line_in_file(old.as_deref(), regexp.as_deref(), line, insert)
+                    .map_err(regex_err(file))?;
+                write_if_changed(file, old.as_deref(), &new)
+            }
+            Action::BlockInFile {
+                file,
+                block,
+                marker,
+                insert_after,
+            } => {
+                let old = read_optional(file)?;
+                let new = block_in_file(old.as_deref(), block, marker, insert_after)
+                    .map_err(regex_err(file))?;
+                write_if_changed(file, old.as_deref(), &new)
+            }
+            Action::CreateIfMissing { file, text } => {
+                if exists(file) {
+                    return Ok(Outcome::Skipped("it exists".into()));
+                }
+                write_if_changed(file, None, text)
+            }
+            Action::Symlink { target, link } => {
+                if fs_err::read_link(link).is_ok_and(|t| t == *target) {
+                    return Ok(Outcome::Skipped("already in place".into()));
+                }
+                symlink(target, link)?;
+                Ok(Outcome::Done(None))
+            }
+            Action::BlankMacro {
+                file,
+                name,
+                module_macro,
+            } => {
+                let old = read_optional(file)?.unwrap_or_default();
+                match blank_macro(&old, name, module_macro) {
+                    Some(new) => write_if_changed(file, Some(&old), &new),
+                    None => Ok(Outcome::Skipped(format!("`{name}` is set"))),
+                }
+            }
+            Action::DbIncludePath { file, support } => {
+                let folders = db_folders(support).map_err(file_err("list the db folders"))?;
+                if folders.is_empty() {
+                    return Ok(Outcome::Skipped("no db folders".into()));
+                }
+                let old = read_optional(file)?;
+                let new = line_in_file(
+                    old.as_deref(),
+                    Some("export *EPICS_DB_INCLUDE_PATH.*$"),
+                    &db_include_line(&folders),
+                    &Insert::Eof,
+                )
+                .map_err(regex_err(file))?;
+                write_if_changed(file, old.as_deref(), &new)
+            }
+            Action::MakeDirs { dirs } => {
+                for d in dirs {
+                    fs_err::create_dir_all(d).map_err(file_err("create a folder"))?;
+                }
+                Ok(Outcome::Done(None))
+            }
+            Action::LinkMatching { from, suffix, into } => {
+                let mut names = Vec::new();
+                for entry in
+                    fs_err::read_dir(from).map_err(file_err("list the ibek-support folder"))?
+                {
+                    let entry = entry.map_err(file_err("list the ibek-support folder"))?;
+                    let name = entry.file_name().to_string_lossy().to_string();
+                    if !name.starts_with('.')
+                        && name.ends_with(suffix.as_str())
+                        && entry.path().is_file()
+                    {
+                        names.push(name);
+                    }
+                }
+                names.sort();
+                for name in &names {
+                    symlink(&from.join(name), &into.join(name))?;
+                }
+                if names.is_empty() {
+                    Ok(Outcome::Skipped("no such files".into()))
+                } else {
+                    Ok(Outcome::Done(Some(names.join(" "))))
+                }
+            }
+            Action::CopyInto { file, dir } => {
+                let name = file.file_name().unwrap_or_default();
+                fs_err::create_dir_all(dir).map_err(file_err("create a folder"))?;
+                fs_err::copy(file, dir.join(name)).map_err(file_err("copy a protocol file"))?;
+                Ok(Outcome::Done(None))
+            }
+            Action::AnsibleTask { file } => {
+                if self.options.skip_tasks {
+                    Ok(Outcome::Skipped("--skip-tasks".into()))
+                } else {
+                    Err(ExecError::AnsibleTask { file: file.clone() })
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::build::plan::Phase;
+
+    /// Records commands; fails the ones whose line contains `fail`.
+    #[derive(Default)]
+    struct FakeRunner {
+        ran: Vec<String>,
+        fail: Option<String>,
+    }
+
+    impl Runner for FakeRunner {
+        fn run(&mut self, cmd: &CommandSpec) -> Result<RunOutput, SpawnError> {
+            let line = cmd.command_line();
+            self.ran.push(line.clone());
+            let failed = self
+                .fail
+                .as_ref()
+                .is_some_and(|f| line.contains(f.as_str()));
+            Ok(RunOutput {
+                success: !failed,
+                code: Some(if failed { 2 } else { 0 }),
+                tail: vec!["last words".into()],
+            })
+        }
+    }
+
+    #[derive(Default)]
+    struct Log(Vec<String>);
+
+    impl StepLog for Log {
+        fn finished(&mut self, step: &Step, outcome: &Outcome, _: Duration) {
+            let what = match outcome {
+                Outcome::Done(_) => "done".to_string(),
+                Outcome::Skipped(why) => format!("skipped: {why}"),
+                Outcome::Ignored(_) => "ignored".to_string(),
+            };
+            self.0.push(format!("{} {what}", step.phase.name()));
+        }
+        fn failed(&mut self, step: &Step, _: Duration) {
+            self.0.push(format!("{} failed", step.phase.name()));
+        }
+    }
+
+    fn run_step(phase: Phase, line: &str, when: RunIf, ignore_errors: bool) -> Step {
+        let words: Vec<&str> = line.split(' ').collect();
+        Step {
+            phase,
+            action: Action::Run {
+                command: CommandSpec::new(words[0], words[1..].iter().copied()),
+                when,
+                ignore_errors,
+            },
+        }
+    }
+
+    #[test]
+    fn fresh_clone_steps_follow_the_clone() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("m");
+        let steps = [
+            run_step(
+                Phase::Clone,
+                "git clone x",
+                RunIf::Absent(dest.clone()),
+                false,
+            ),
+            run_step(Phase::Clone, "git apply p", RunIf::FreshClone, false),
+        ];
+        let mut runner = FakeRunner::default();
+        let mut log = Log::default();
+        execute(&steps, &mut runner, &mut log, &ExecOptions::default()).unwrap();
+        assert_eq!(runner.ran, ["git clone x", "git apply p"]);
+
+        fs_err::create_dir(&dest).unwrap();
+        let mut runner = FakeRunner::default();
+        let mut log = Log::default();
+        execute(&steps, &mut runner, &mut log, &ExecOptions::default()).unwrap();
+        assert!(runner.ran.is_empty());
+        assert_eq!(log.0[1], "clone skipped: the clone was already there");
+    }
+
+    /// "Clones" by making the folder.
+    struct Cloner(PathBuf);
+    impl Runner for Cloner {
+        fn run(&mut self, cmd: &CommandSpec) -> Result<RunOutput, SpawnError> {
+            let ok = cmd.program == "mkdir";
+            if ok {
+                fs_err::create_dir(&self.0).unwrap();
+            }
+            Ok(RunOutput {
+                success: ok,
+                code: Some(i32::from(!ok)),
+                tail: Vec::new(),
+            })
+        }
+    }
+
+    #[test]
+    fn a_failed_patch_removes_the_fresh_clone() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("m");
+        let steps = [
+            run_step(
+                Phase::Clone,
+                "mkdir CLONE",
+                RunIf::Absent(dest.clone()),
+                false,
+            ),
+            run_step(
+                Phase::Clone,
+                "git apply fail.patch",
+                RunIf::FreshClone,
+                false,
+            ),
+        ];
+        let err = execute(
+            &steps,
+            &mut Cloner(dest.clone()),
+            &mut Log::default(),
+            &ExecOptions::default(),
+        )
+        .unwrap_err();
+        assert_eq!(err.removed_clone.as_deref(), Some(dest.as_path()));
+        assert!(!dest.exists());
+    }
+
+    #[test]
+    fn a_failure_stops_unless_ignored() {
+        let steps = [
+            run_step(Phase::Build, "make fail", RunIf::Always, false),
+            run_step(Phase::Build, "make clean", RunIf::Always, false),
+        ];
+        let mut runner = FakeRunner {
+            fail: Some("fail".into()),
+            ..FakeRunner::default()
+        };
+        let mut log = Log::default();
+        let err = execute(&steps, &mut runner, &mut log, &ExecOptions::default()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "build step `make fail` failed: `make fail` exited with status 2"
+        );
+        assert_eq!(err.source.exit_code(), 2);
+        assert_eq!(err.source.tail(), ["last words"]);
+        assert_eq!(runner.ran, ["make fail"]);
+
+        let ignored = [run_step(Phase::Build, "make fail", RunIf::Always, true)];
+        let mut log = Log::default();
+        execute(&ignored, &mut runner, &mut log, &ExecOptions::default()).unwrap();
+        assert_eq!(log.0, ["build ignored"]);
+    }
+
+    #[test]
+    fn file_edits_are_idempotent() {
+        let dir = tempfile::tempdir().unwrap();
+        let list = dir.path().join("configure/lib_list");
+        let release = dir.path().join("configure/RELEASE");
+        let steps = [
+            Step {
+                phase: Phase::PostBuild,
+                action: Action::RecordLines {
+                    file: list.clone(),
+                    lines: vec!["asyn".into(), "c++".into()],
+                },
+            },
+            Step {
+                phase: Phase::Release,
+                action: Action::CreateIfMissing {
+                    file: release.clone(),
+                    text: "SUPPORT=/s\nASYN = /s/asyn\n".into(),
+                },
+            },
+            Step {
+                phase: Phase::Release,
+                action: Action::BlankMacro {
+                    file: release.clone(),
+                    name: "SNCSEQ".into(),
+                    module_macro: "ASYN".into(),
+                },
+            },
+        ];
+        let mut log = Log::default();
+        execute(
+            &steps,
+            &mut FakeRunner::default(),
+            &mut log,
+            &ExecOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(fs_err::read_to_string(&list).unwrap(), "asyn\nc++\n");
+        assert_eq!(
+            fs_err::read_to_string(&release).unwrap(),
+            "SUPPORT=/s\nSNCSEQ =\nASYN = /s/asyn\n"
+        );
+        let mut log = Log::default();
+        execute(
+            &steps,
+            &mut FakeRunner::default(),
+            &mut log,
+            &ExecOptions::default(),
+        )
+        .unwrap();
+        assert!(log.0.iter().all(|l| l.contains("skipped")), "{:?}", log.0);
+    }
+
+    #[test]
+    fn ansible_tasks_fail_unless_skipped() {
+        let steps = [Step {
+            phase: Phase::PreBuild,
+            action: Action::AnsibleTask {
+                file: PathBuf::from("/s/pvxs/pvxs-tasks.yml"),
+            },
+        }];
+        let err = execute(
+            &steps,
+            &mut FakeRunner::default(),
+            &mut Log::default(),
+            &ExecOptions::default(),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("iocforge does not run Ansible"));
+        let skip = ExecOptions { skip_tasks: true };
+        execute(
+            &steps,
+            &mut FakeRunner::default(),
+            &mut Log::default(),
+            &skip,
+        )
+        .unwrap();
+    }
+}
