@@ -5,6 +5,7 @@
 //! data-to-data functions; `output` is the only writer of generated files.
 
 pub mod cli;
+pub mod db;
 pub mod diag;
 pub mod env;
 pub mod jinja;
