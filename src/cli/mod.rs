@@ -5,6 +5,7 @@
 //! Exit codes: 0 success, 1 invalid input (YAML, definitions, templates),
 //! 2 usage errors and environment failures (I/O, missing tools).
 
+pub mod msi;
 pub mod printer;
 pub mod runtime;
 
@@ -58,6 +59,8 @@ enum Command {
     /// Commands for building IOC instance startup files at container runtime
     #[command(subcommand)]
     Runtime(runtime::RuntimeCommand),
+    /// EPICS msi: expand macros, includes and substitution files, exactly as msi 7.0 does
+    Msi(msi::MsiArgs),
 }
 
 /// Parses the arguments and runs the command.
@@ -76,6 +79,7 @@ pub fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Runtime(cmd) => runtime::run(cmd),
+        Command::Msi(args) => return msi::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
