@@ -136,6 +136,28 @@ fn strerror(e: &std::io::Error) -> String {
     }
 }
 
+/// How many files this process could still open: the soft descriptor limit
+/// less the descriptors open now (Linux `/proc`). msi runs into the same
+/// limit when a template includes itself.
+fn descriptors_left() -> Option<usize> {
+    let limits = fs_err::read_to_string("/proc/self/limits").ok()?;
+    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+    let soft: usize = line["Max open files".len()..]
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()?;
+    let mut open = 0usize;
+    for entry in fs_err::read_dir("/proc/self/fd").ok()? {
+        let n: usize = entry.ok()?.file_name().to_str()?.parse().ok()?;
+        if n < soft {
+            open += 1;
+        }
+    }
+    // one of them is the listing itself
+    Some(soft.saturating_sub(open.saturating_sub(1)))
+}
+
 fn write_stderr(bytes: &[u8]) {
     let mut err = std::io::stderr().lock();
     let _ = err.write_all(bytes);
@@ -152,6 +174,7 @@ pub fn run(args: MsiArgs) -> ExitCode {
             return ExitCode::from(early.status);
         }
     };
+    config.descriptors = descriptors_left();
     config.console_is_tty =
         std::io::stderr().is_terminal() && std::env::var_os("TERM").is_some_and(|t| !t.is_empty());
     // msi opens its output (freopen) before reading anything

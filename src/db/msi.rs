@@ -34,6 +34,10 @@ const ERL_ERROR: &[u8] = b"\x1b[31;1mERROR\x1b[0m";
 /// msi's line buffer size, which bounds one expanded line to 4094 bytes.
 const MAX_BUFFER_SIZE: usize = 4096;
 
+/// Files a library run may hold open: a common 1024 limit less stdin,
+/// stdout and stderr; it bounds include loops.
+const DEFAULT_DESCRIPTORS: usize = 1021;
+
 /// How many dependencies msi remembers for `-D`.
 const MAX_DEPS: usize = 1024;
 
@@ -67,6 +71,9 @@ pub struct Config {
     pub template: Option<Vec<u8>>,
     /// Whether stderr is a terminal (errlog then keeps ANSI colours).
     pub console_is_tty: bool,
+    /// How many more files msi could open (its descriptor limit less the
+    /// descriptors already open); `None` for no limit.
+    pub descriptors: Option<usize>,
 }
 
 impl Config {
@@ -82,6 +89,7 @@ impl Config {
             verbose: opts.undefined_is_error,
             global_scope: opts.global_scope,
             template: opts.template.as_ref().map(|s| s.as_bytes().to_vec()),
+            descriptors: Some(DEFAULT_DESCRIPTORS),
             ..Config::default()
         }
     }
@@ -178,6 +186,7 @@ struct Msi<'c, 'r> {
     warnings: Vec<Warning>,
     undefined: Vec<UndefinedMacro>,
     row: Option<Location>,
+    subst_descriptor: usize,
 }
 
 /// Runs msi with `config`, reading through `reader`.
@@ -195,6 +204,7 @@ pub fn run(config: &Config, reader: &mut dyn FileReader) -> Outcome {
         warnings: Vec::new(),
         undefined: Vec::new(),
         row: None,
+        subst_descriptor: 0,
     };
     let ending = match m.main() {
         Ok(()) => Ending::Finished,
@@ -249,7 +259,12 @@ impl Msi<'_, '_> {
         let text = if let Some(t) = &subst.text {
             &t[..]
         } else {
-            read = self.reader.read(name);
+            // the substitution file keeps a descriptor for the whole run
+            self.subst_descriptor = 1;
+            read = self
+                .descriptors_left()
+                .checked_sub(1)
+                .and_then(|_| self.reader.read(name));
             let Some(t) = &read else {
                 self.err.extend_from_slice(ERL_ERROR);
                 self.err.extend_from_slice(b" msi: Can't open file '");
@@ -397,7 +412,7 @@ impl Msi<'_, '_> {
 
     fn template_stack(&self) -> Vec<Location> {
         self.inputs
-            .stack
+            .files()
             .iter()
             .rev()
             .map(|f| Location {
@@ -431,7 +446,8 @@ impl Msi<'_, '_> {
 
     /// Opens a template or include file (`inputOpenFile`).
     fn open(&mut self, name: Option<&[u8]>) -> Result<(), Stop> {
-        let Some(resolved) = self.inputs.open(name, &mut *self.reader) else {
+        let left = self.descriptors_left();
+        let Some(resolved) = self.inputs.open(name, &mut *self.reader, left) else {
             let name = name.unwrap_or_default();
             self.err.extend_from_slice(ERL_ERROR);
             self.err.extend_from_slice(b" msi: Can't open file '");
@@ -449,6 +465,12 @@ impl Msi<'_, '_> {
             self.note_dependency(&resolved);
         }
         Ok(())
+    }
+
+    fn descriptors_left(&self) -> usize {
+        self.config.descriptors.map_or(usize::MAX, |d| {
+            d.saturating_sub(self.inputs.open_files() + self.subst_descriptor)
+        })
     }
 
     fn note_dependency(&mut self, name: &[u8]) {

@@ -121,6 +121,7 @@ pub struct InputFile {
     /// The name msi reports: as opened, `dir/name` when found on the path,
     /// or `stdin`.
     pub name: Vec<u8>,
+    stdin: bool,
     data: Rc<[u8]>,
     pos: usize,
     /// Lines (fgets chunks) read so far.
@@ -130,12 +131,12 @@ pub struct InputFile {
 /// The template files msi has open, innermost last, and the include path.
 #[derive(Debug, Default)]
 pub struct Inputs {
-    /// Open files; the last one is being read.
-    pub stack: Vec<InputFile>,
+    stack: Vec<InputFile>,
     paths: Vec<Vec<u8>>,
     last_line: Vec<u8>,
     cache: HashMap<Vec<u8>, Option<Rc<[u8]>>>,
     stdin: Option<Rc<[u8]>>,
+    open_files: usize,
 }
 
 /// One line handed out by [`Inputs::next_line`].
@@ -162,6 +163,7 @@ impl Inputs {
     /// Closes every open file (`inputCloseAllFiles`).
     pub fn close_all(&mut self) {
         self.stack.clear();
+        self.open_files = 0;
     }
 
     fn read(&mut self, path: &[u8], reader: &mut dyn FileReader) -> Option<Rc<[u8]>> {
@@ -173,9 +175,29 @@ impl Inputs {
         data
     }
 
+    /// The open files, outermost first; the last one is being read.
+    pub fn files(&self) -> &[InputFile] {
+        &self.stack
+    }
+
+    /// Open template files that hold a file descriptor in msi (stdin does not).
+    pub fn open_files(&self) -> usize {
+        self.open_files
+    }
+
     /// Opens a template (`None`: stdin) and makes it the one being read;
-    /// returns the name msi reports for it, or `None` when it cannot be opened.
-    pub fn open(&mut self, name: Option<&[u8]>, reader: &mut dyn FileReader) -> Option<Vec<u8>> {
+    /// returns the name msi reports for it, or `None` when it cannot be
+    /// opened. `descriptors` is how many files msi could still open: past
+    /// that, its `fopen` fails (an include loop ends this way).
+    pub fn open(
+        &mut self,
+        name: Option<&[u8]>,
+        reader: &mut dyn FileReader,
+        descriptors: usize,
+    ) -> Option<Vec<u8>> {
+        if name.is_some() && descriptors == 0 {
+            return None;
+        }
         let (resolved, data) = match name {
             None => {
                 let data = self
@@ -198,8 +220,10 @@ impl Inputs {
                 })?
             }
         };
+        self.open_files += usize::from(name.is_some());
         self.stack.push(InputFile {
             name: resolved.clone(),
+            stdin: name.is_none(),
             data,
             pos: 0,
             line: 0,
@@ -213,6 +237,9 @@ impl Inputs {
         while let Some(file) = self.stack.last_mut() {
             let rest = &file.data[file.pos..];
             if rest.is_empty() {
+                if !file.stdin {
+                    self.open_files -= 1;
+                }
                 self.stack.pop();
                 continue;
             }
