@@ -122,6 +122,11 @@ fn at(s: &[u8], i: usize) -> u8 {
     s.get(i).copied().unwrap_or(0)
 }
 
+/// Bytes that `trans` treats specially; all others are copied as they are.
+fn is_special(c: u8) -> bool {
+    matches!(c, 0 | b'$' | b'\\' | b'"' | b'\'')
+}
+
 /// C's `isspace` in the "C" locale.
 pub fn is_space(c: u8) -> bool {
     matches!(c, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
@@ -378,6 +383,17 @@ impl<'e> MacroTable<'e> {
         let mut quote = 0u8;
         let mut r = *pos;
         loop {
+            // copy a run of ordinary bytes in one go
+            let run = src
+                .get(r..)
+                .unwrap_or_default()
+                .iter()
+                .position(|&c| is_special(c) || term.contains(&c))
+                .unwrap_or(src.len().saturating_sub(r));
+            if run > 0 {
+                out.push_all(&src[r..r + run]);
+                r += run;
+            }
             let c = at(src, r);
             if c == 0 || term.contains(&c) {
                 break;

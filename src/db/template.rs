@@ -133,7 +133,7 @@ pub struct InputFile {
 pub struct Inputs {
     stack: Vec<InputFile>,
     paths: Vec<Vec<u8>>,
-    last_line: Vec<u8>,
+    last_line: Option<Line>,
     cache: HashMap<Vec<u8>, Option<Rc<[u8]>>>,
     stdin: Option<Rc<[u8]>>,
     open_files: usize,
@@ -255,8 +255,7 @@ impl Inputs {
             };
             file.pos += len;
             file.line += 1;
-            self.last_line.clear();
-            self.last_line.extend_from_slice(line.text());
+            self.last_line = Some(line.clone());
             return Some(line);
         }
         None
@@ -265,7 +264,9 @@ impl Inputs {
     /// msi's report of where it was reading (`inputErrPrint`).
     pub fn error_trace(&self) -> Vec<u8> {
         let mut m = b"input: '".to_vec();
-        m.extend_from_slice(&self.last_line);
+        if let Some(line) = &self.last_line {
+            m.extend_from_slice(line.text());
+        }
         m.extend_from_slice(b"' at ");
         for (i, f) in self.stack.iter().rev().enumerate() {
             m.extend_from_slice(format!("line {} of ", f.line).as_bytes());
