@@ -13,7 +13,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 
-use crate::db::msi::{run as run_msi, Config, Substitutions, USAGE};
+use crate::db::msi::{run as run_msi, Config, Substitutions, DEFAULT_DESCRIPTORS, USAGE};
 use crate::db::DiskReader;
 
 /// Arguments of `iocforge msi`: exactly msi's.
@@ -174,7 +174,7 @@ pub fn run(args: MsiArgs) -> ExitCode {
             return ExitCode::from(early.status);
         }
     };
-    config.descriptors = descriptors_left();
+    config.descriptors = Some(descriptors_left().unwrap_or(DEFAULT_DESCRIPTORS));
     config.console_is_tty =
         std::io::stderr().is_terminal() && std::env::var_os("TERM").is_some_and(|t| !t.is_empty());
     // msi opens its output (freopen) before reading anything

@@ -34,9 +34,9 @@ const ERL_ERROR: &[u8] = b"\x1b[31;1mERROR\x1b[0m";
 /// msi's line buffer size, which bounds one expanded line to 4094 bytes.
 const MAX_BUFFER_SIZE: usize = 4096;
 
-/// Files a library run may hold open: a common 1024 limit less stdin,
-/// stdout and stderr; it bounds include loops.
-const DEFAULT_DESCRIPTORS: usize = 1021;
+/// Files a run may hold open when the real limit is unknown: a common 1024
+/// limit less stdin, stdout and stderr. It bounds include loops.
+pub const DEFAULT_DESCRIPTORS: usize = 1021;
 
 /// How many dependencies msi remembers for `-D`.
 const MAX_DEPS: usize = 1024;
@@ -122,7 +122,6 @@ pub struct Outcome {
     fatal: Option<MsiError>,
     warnings: Vec<Warning>,
     undefined: Vec<UndefinedMacro>,
-    verbose: bool,
 }
 
 impl Outcome {
@@ -139,7 +138,8 @@ impl Outcome {
             warnings: self.warnings,
             undefined: self.undefined,
         };
-        if self.verbose && !expansion.undefined.is_empty() {
+        // exit status 2: msi's own verdict that -V found undefined macros
+        if self.status == 2 {
             return Err(MsiError::Undefined {
                 undefined: expansion.undefined.clone(),
                 expansion: Box::new(expansion),
@@ -230,7 +230,6 @@ pub fn run(config: &Config, reader: &mut dyn FileReader) -> Outcome {
         fatal: m.fatal,
         warnings: m.warnings,
         undefined: m.undefined,
-        verbose: config.verbose,
     }
 }
 
@@ -259,12 +258,13 @@ impl Msi<'_, '_> {
         let text = if let Some(t) = &subst.text {
             &t[..]
         } else {
+            read = if self.descriptors_left() > 0 {
+                self.reader.read(name)
+            } else {
+                None
+            };
             // the substitution file keeps a descriptor for the whole run
             self.subst_descriptor = 1;
-            read = self
-                .descriptors_left()
-                .checked_sub(1)
-                .and_then(|_| self.reader.read(name));
             let Some(t) = &read else {
                 self.err.extend_from_slice(ERL_ERROR);
                 self.err.extend_from_slice(b" msi: Can't open file '");
