@@ -384,7 +384,7 @@ impl Gen {
             args.push("-D".into());
             args.push("-oout.d".into());
         }
-        if self.rng.chance(80) {
+        if self.rng.chance(85) {
             let subst = self.substitutions();
             inv.files.push(("x.subst".into(), subst.into_bytes()));
             args.push("-Sx.subst".into());
@@ -410,7 +410,7 @@ fn env_number(name: &str, default: u64) -> u64 {
 
 #[test]
 fn random_inputs_expand_as_msi_expands_them() {
-    let count = env_number("MSI_PROPERTY_CASES", 1000);
+    let count = env_number("MSI_PROPERTY_CASES", 1200);
     let seed = env_number("MSI_PROPERTY_SEED", 0x6d73_6937);
     let mut gen = Gen { rng: Rng(seed) };
     let cases: Vec<Invocation> = (0..count).map(|_| gen.case()).collect();
@@ -459,8 +459,16 @@ fn random_inputs_expand_as_msi_expands_them() {
             .collect::<Vec<_>>()
             .join("\n")
     );
-    // the generator must keep producing every kind of outcome
+    // the generator must keep producing every kind of input and outcome
     let n = usize::try_from(count).unwrap();
+    let substs = cases
+        .iter()
+        .filter(|c| c.files.iter().any(|(f, _)| f == "x.subst"))
+        .count();
+    assert!(
+        count < 1200 || substs >= 1000,
+        "only {substs} substitution files"
+    );
     assert!(
         tally[0] * 3 > n && tally[1] * 20 > n && tally[2] * 20 > n,
         "too few outcomes of some kind (exit 0, 1, 2 with output; other): {tally:?}"
