@@ -6,6 +6,7 @@
 //! 2 usage errors and environment failures (I/O, missing tools).
 
 pub mod ioc;
+pub mod msi;
 pub mod printer;
 pub mod runtime;
 pub mod support;
@@ -68,6 +69,8 @@ enum Command {
     /// Commands for working with support module definitions
     #[command(subcommand)]
     Support(support::SupportCommand),
+    /// EPICS msi: expand macros, includes and substitution files, exactly as msi 7.0 does
+    Msi(msi::MsiArgs),
 }
 
 /// Parses the arguments and runs the command.
@@ -88,6 +91,7 @@ pub fn main() -> ExitCode {
         Command::Runtime(cmd) => runtime::run(cmd),
         Command::Ioc(cmd) => ioc::run(cmd),
         Command::Support(cmd) => support::run(cmd),
+        Command::Msi(args) => return msi::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
