@@ -28,6 +28,21 @@ pub enum IocCommand {
     /// runtime.yaml; every template is rendered, so Jinja errors, undefined
     /// names, counters and database args are checked too.
     Validate(super::validate::ValidateArgs),
+    /// Wait for the devices of wait_list.yaml to accept connections
+    ///
+    /// For each `ibek.wait_ip` entry, connects to `address` (host:port) until it
+    /// answers, retrying while the connection is refused or the network is
+    /// unreachable, for up to `timeout` seconds (0: forever). Then writes
+    /// /tmp/doWait_completed.txt for other processes, as ibek does.
+    DoWait(DoWaitArgs),
+}
+
+/// Arguments of `ioc do-wait`.
+#[derive(Debug, Args)]
+pub struct DoWaitArgs {
+    /// The wait list [default: $EPICS_ROOT/runtime/wait_list.yaml]
+    #[arg(long)]
+    source: Option<PathBuf>,
 }
 
 /// Arguments of `ioc generate-schema`.
@@ -51,6 +66,10 @@ pub fn run(cmd: IocCommand) -> CmdResult {
     match cmd {
         IocCommand::GenerateSchema(a) => generate_schema(&a),
         IocCommand::Validate(a) => super::validate::run(a),
+        IocCommand::DoWait(a) => do_wait(
+            a.source
+                .unwrap_or_else(|| epics_root().join("runtime/wait_list.yaml")),
+        ),
     }
 }
 
@@ -115,4 +134,24 @@ pub fn write_schema(text: &str, output: Option<&Path>) -> CmdResult {
         Some(path) => fs_err::write(path, text)
             .map_err(|e| Failure::Env(format!("cannot write `{}`: {e}", path.display()))),
     }
+}
+
+fn do_wait(source: PathBuf) -> CmdResult {
+    use crate::runtime::wait;
+    let done = Path::new(wait::DONE_FILE);
+    if done.exists() {
+        let _ = fs_err::remove_file(done);
+    }
+    if source.is_file() {
+        let entries = wait::read_wait_list(&source).map_err(|e| Failure::Env(e.to_string()))?;
+        wait::wait_all(&entries, &mut |line| printer::info(&line))
+            .map_err(|e| Failure::Exit(1, e.to_string()))?;
+        printer::info("all 'wait' commands completed successfully");
+    } else {
+        printer::info(&format!(
+            "no wait list file found at {}, skipping wait commands",
+            source.display()
+        ));
+    }
+    fs_err::write(done, "").map_err(|e| Failure::Env(e.to_string()))
 }
