@@ -11,7 +11,7 @@ mod common;
 #[path = "msi/harness.rs"]
 mod harness;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use harness::{differences, run, Invocation, StderrCheck, Tool};
 use iocforge::db::{self, FileReader, MsiError, MsiOptions};
@@ -87,26 +87,6 @@ fn iocforge_msi_matches_msi_on_every_case() {
     );
 }
 
-/// Reads files relative to a case folder, as msi would from inside it.
-struct CaseReader {
-    dir: PathBuf,
-    env: Vec<(String, String)>,
-}
-
-impl FileReader for CaseReader {
-    fn read(&mut self, path: &[u8]) -> Option<Vec<u8>> {
-        let p = Path::new(std::str::from_utf8(path).ok()?);
-        db::DiskReader.read(self.dir.join(p).to_str()?.as_bytes())
-    }
-
-    fn env(&self, name: &[u8]) -> Option<Vec<u8>> {
-        self.env
-            .iter()
-            .find(|(k, _)| k.as_bytes() == name)
-            .map(|(_, v)| v.clone().into_bytes())
-    }
-}
-
 /// The library API (`expand_substitutions`, `expand_template`) gives msi's
 /// text, and fails exactly when msi fails, on every case it can express.
 #[test]
@@ -148,9 +128,10 @@ fn library_api_matches_msi_on_every_case() {
                 fs_err::write(&p, data).unwrap();
             }
         }
-        let mut reader = CaseReader {
+        let mut reader = harness::DirReader {
             dir: tmp.path().to_path_buf(),
             env: inv.env.clone(),
+            stdin: Vec::new(),
         };
         let result = match &config.substitutions {
             Some(s) => {

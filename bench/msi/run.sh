@@ -77,7 +77,8 @@ results=$root/bench/msi/results.md
   echo "global block, template paths through an environment variable; output"
   echo "$lines lines, $bytes bytes, identical from both tools."
   echo
-  echo "Machine: $(nproc) cores, $(uname -sr); $(date -u +%Y-%m-%d)."
+  echo "Machine: $(nproc) cores, $(uname -sr), load average $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "at the start (other builds share the machine; the spread is theirs); $(date -u +%Y-%m-%d)."
   echo
 } > "$results"
 

@@ -166,6 +166,7 @@ pub struct MacroTable<'e> {
     suppress: bool,
     env: Option<EnvLookup<'e>>,
     messages: Vec<Vec<u8>>,
+    stuck: bool,
 }
 
 impl Default for MacroTable<'_> {
@@ -184,6 +185,7 @@ impl<'e> MacroTable<'e> {
             suppress: false,
             env: None,
             messages: Vec::new(),
+            stuck: false,
         }
     }
 
@@ -203,6 +205,12 @@ impl<'e> MacroTable<'e> {
     /// rather than `$(A,undefined)`.
     pub fn warnings_suppressed(&self) -> bool {
         self.suppress
+    }
+
+    /// Whether an expansion met `$(A,` at the very end of a string, where
+    /// macLib loops forever (this table stops instead).
+    pub fn stuck(&self) -> bool {
+        self.stuck
     }
 
     /// The errlog messages printed since the last call, oldest first.
@@ -510,6 +518,7 @@ impl<'e> MacroTable<'e> {
                 }
                 if r == comma {
                     // macLib spins here forever (`$(A,` ends the string)
+                    self.stuck = true;
                     break;
                 }
             }
@@ -746,12 +755,20 @@ fn unquote_name(name: &[u8]) -> Vec<u8> {
     out
 }
 
+/// What [`env_expand`] made of a string.
+#[derive(Debug)]
+pub struct EnvExpansion {
+    /// The expanded text; `None` when a reference was undefined or recursive.
+    pub value: Option<Vec<u8>>,
+    /// The errlog messages macLib printed.
+    pub messages: Vec<Vec<u8>>,
+    /// Whether macLib would have looped forever (see [`MacroTable::stuck`]).
+    pub stuck: bool,
+}
+
 /// Expands macros in `text` from the environment only (`macEnvExpand`),
 /// as msi does for the template names in a substitution file.
-///
-/// Returns `None` when a reference is undefined or recursive; the errlog
-/// messages macLib prints are returned either way.
-pub fn env_expand(text: &[u8], env: EnvLookup<'_>) -> (Option<Vec<u8>>, Vec<Vec<u8>>) {
+pub fn env_expand(text: &[u8], env: EnvLookup<'_>) -> EnvExpansion {
     let mut table = MacroTable::with_environment(env);
     let mut capacity = 128usize;
     loop {
@@ -763,8 +780,11 @@ pub fn env_expand(text: &[u8], env: EnvLookup<'_>) -> (Option<Vec<u8>>, Vec<Vec<
         if n >= i64::try_from(capacity - 1).unwrap_or(i64::MAX) {
             continue;
         }
-        let messages = table.take_messages();
-        return ((n >= 0).then_some(dest), messages);
+        return EnvExpansion {
+            value: (n >= 0).then_some(dest),
+            messages: table.take_messages(),
+            stuck: table.stuck(),
+        };
     }
 }
 
@@ -911,6 +931,10 @@ mod tests {
         let mut t = MacroTable::new();
         t.suppress_warnings(true);
         let _ = expand(&mut t, "$(A,");
+        assert!(t.stuck());
+        let mut t = MacroTable::new();
+        let _ = expand(&mut t, "$(A,\n");
+        assert!(!t.stuck());
     }
 
     #[test]

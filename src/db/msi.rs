@@ -119,6 +119,9 @@ pub struct Outcome {
     pub ending: Ending,
     /// Whether msi would delete the `-o` file now.
     pub remove_output: bool,
+    /// Whether msi itself would never have finished: a reference such as
+    /// `$(A,` ends a string, and macLib loops forever on it.
+    pub msi_would_hang: bool,
     fatal: Option<MsiError>,
     warnings: Vec<Warning>,
     undefined: Vec<UndefinedMacro>,
@@ -187,6 +190,7 @@ struct Msi<'c, 'r> {
     undefined: Vec<UndefinedMacro>,
     row: Option<Location>,
     subst_descriptor: usize,
+    stuck: bool,
 }
 
 /// Runs msi with `config`, reading through `reader`.
@@ -205,6 +209,7 @@ pub fn run(config: &Config, reader: &mut dyn FileReader) -> Outcome {
         undefined: Vec::new(),
         row: None,
         subst_descriptor: 0,
+        stuck: false,
     };
     let ending = match m.main() {
         Ok(()) => Ending::Finished,
@@ -217,7 +222,17 @@ pub fn run(config: &Config, reader: &mut dyn FileReader) -> Outcome {
     if ending == Ending::Finished && config.dependencies {
         m.out.push(b'\n');
     }
+    let msi_would_hang = m.stuck || m.macros.stuck();
+    if msi_would_hang {
+        m.warnings.push(Warning {
+            message: "a macro reference ends in `,` at the end of a value or line, \
+                      where msi 7.0 loops forever; iocforge ends the reference there"
+                .into(),
+            at: None,
+        });
+    }
     Outcome {
+        msi_would_hang,
         stdout: m.out,
         stderr: m.err,
         status: if ending == Ending::Finished {
@@ -290,16 +305,18 @@ impl Msi<'_, '_> {
             let next = {
                 let reader = &*self.reader;
                 let err = &mut self.err;
+                let stuck = &mut self.stuck;
                 let mut expand_name = |written: &[u8]| {
                     let env = |n: &[u8]| reader.env(n);
-                    let (expanded, messages) = env_expand(written, &env);
-                    for m in messages {
+                    let done = env_expand(written, &env);
+                    for m in done.messages {
                         err.extend_from_slice(&errlog_text(&m, config.console_is_tty));
                     }
-                    if expanded.is_none() {
+                    *stuck |= done.stuck;
+                    if done.value.is_none() {
                         unexpanded = Some(written.to_vec());
                     }
-                    expanded
+                    done.value
                 };
                 parser.next_set(&mut expand_name)
             };

@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use iocforge::db::FileReader;
+
 use super::common;
 
 /// Which msi to run.
@@ -40,7 +42,7 @@ pub struct Invocation {
     pub stdin: Vec<u8>,
 }
 
-fn write_files(dir: &Path, files: &[(String, Vec<u8>)]) {
+pub fn write_files(dir: &Path, files: &[(String, Vec<u8>)]) {
     for (name, data) in files {
         let p = dir.join(name);
         if let Some(parent) = p.parent() {
@@ -213,4 +215,51 @@ pub fn differences(msi: &Run, ours: &Run, stderr: StderrCheck) -> Option<String>
 /// The folder of the differential fixtures.
 pub fn cases_dir() -> PathBuf {
     common::root().join("tests/msi/cases")
+}
+
+/// Reads files relative to a folder, as msi would from inside it.
+pub struct DirReader {
+    pub dir: PathBuf,
+    pub env: Vec<(String, String)>,
+    pub stdin: Vec<u8>,
+}
+
+impl FileReader for DirReader {
+    fn read(&mut self, path: &[u8]) -> Option<Vec<u8>> {
+        let p = Path::new(std::str::from_utf8(path).ok()?);
+        iocforge::db::DiskReader.read(self.dir.join(p).to_str()?.as_bytes())
+    }
+
+    fn read_stdin(&mut self) -> Vec<u8> {
+        self.stdin.clone()
+    }
+
+    fn env(&self, name: &[u8]) -> Option<Vec<u8>> {
+        self.env
+            .iter()
+            .find(|(k, _)| k.as_bytes() == name)
+            .map(|(_, v)| v.clone().into_bytes())
+    }
+}
+
+/// Whether msi would never finish on `inv`: iocforge notices the input
+/// (`$(A,` ending a value) on which macLib loops forever.
+pub fn msi_would_hang(inv: &Invocation) -> bool {
+    let args: Vec<Vec<u8>> = inv
+        .args
+        .iter()
+        .map(|a| a.to_str().unwrap().as_bytes().to_vec())
+        .collect();
+    let Ok(mut config) = iocforge::cli::msi::parse_args(&args) else {
+        return false;
+    };
+    config.descriptors = Some(iocforge::db::msi::DEFAULT_DESCRIPTORS);
+    let dir = tempfile::tempdir().unwrap();
+    write_files(dir.path(), &inv.files);
+    let mut reader = DirReader {
+        dir: dir.path().to_path_buf(),
+        env: inv.env.clone(),
+        stdin: inv.stdin.clone(),
+    };
+    iocforge::db::msi::run(&config, &mut reader).msi_would_hang
 }
