@@ -62,15 +62,18 @@ pub fn run(a: ValidateArgs) -> CmdResult {
     let mut diags = match load_definitions(&definitions) {
         Err(d) => d,
         Ok(modules) => {
-            let mut diags = match generate(&a.instances, &modules, &GenerateOptions::from_env(false)) {
-                Ok(_) => Diagnostics::default(),
-                Err(d) => d,
-            };
+            let mut diags =
+                match generate(&a.instances, &modules, &GenerateOptions::from_env(false)) {
+                    Ok(_) => Diagnostics::default(),
+                    Err(d) => d,
+                };
             schema_warnings(&a.instances, &modules, &mut diags);
             diags
         }
     };
-    diags.0.sort_by_key(|d| d.severity == crate::diag::Severity::Warning);
+    diags
+        .0
+        .sort_by_key(|d| d.severity == crate::diag::Severity::Warning);
     match a.format {
         Format::Json => {
             let doc = serde_json::json!({
@@ -94,7 +97,11 @@ pub fn run(a: ValidateArgs) -> CmdResult {
         }
         Format::Human => {
             if diags.has_errors() {
-                let n = diags.0.iter().filter(|d| d.severity == crate::diag::Severity::Error).count();
+                let n = diags
+                    .0
+                    .iter()
+                    .filter(|d| d.severity == crate::diag::Severity::Error)
+                    .count();
                 printer::diagnostics(&diags);
                 let code = if diags.only_io() { 2 } else { 1 };
                 Err(Failure::Exit(

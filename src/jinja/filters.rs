@@ -41,15 +41,7 @@ fn do_int(value: Value, args: Rest<Value>, kwargs: Kwargs) -> Result<Value, Erro
         let as_int = if base == 10 {
             parse_int_str(s).ok()
         } else {
-            let t = s.trim().to_ascii_lowercase();
-            let t = t
-                .strip_prefix("0x")
-                .filter(|_| base == 16)
-                .or_else(|| t.strip_prefix("0o").filter(|_| base == 8))
-                .or_else(|| t.strip_prefix("0b").filter(|_| base == 2))
-                .unwrap_or(&t)
-                .replace('_', "");
-            i128::from_str_radix(&t, base).ok()
+            int_in_base(s, base)
         };
         if let Some(i) = as_int {
             return Ok(Value::from(i));
@@ -71,6 +63,44 @@ fn do_int(value: Value, args: Rest<Value>, kwargs: Kwargs) -> Result<Value, Erro
         }
         None => default,
     })
+}
+
+/// Python's `int(text, base)` for bases 0 (prefix decides) and 2 to 36.
+fn int_in_base(s: &str, base: u32) -> Option<i128> {
+    let t = s.trim().to_ascii_lowercase();
+    let (neg, t) = match t.as_bytes().first() {
+        Some(b'-') => (true, &t[1..]),
+        Some(b'+') => (false, &t[1..]),
+        _ => (false, t.as_str()),
+    };
+    let prefixed = |p: &str, b: u32| {
+        t.strip_prefix(p)
+            .filter(|_| base == b || base == 0)
+            .map(|r| (r, b))
+    };
+    let (digits, radix) = prefixed("0x", 16)
+        .or_else(|| prefixed("0o", 8))
+        .or_else(|| prefixed("0b", 2))
+        .unwrap_or((t, if base == 0 { 10 } else { base }));
+    if !(2..=36).contains(&radix)
+        || digits.is_empty()
+        || digits.starts_with('_')
+        || digits.ends_with('_')
+        || digits.contains("__")
+    {
+        return None;
+    }
+    // base 0 does not allow leading zeros in decimal, as Python's literals
+    if base == 0
+        && radix == 10
+        && digits.len() > 1
+        && digits.starts_with('0')
+        && digits.chars().any(|c| c != '0' && c != '_')
+    {
+        return None;
+    }
+    let v = i128::from_str_radix(&digits.replace('_', ""), radix).ok()?;
+    Some(if neg { -v } else { v })
 }
 
 fn do_float(value: Value, args: Rest<Value>, kwargs: Kwargs) -> Result<Value, Error> {
@@ -335,7 +365,41 @@ fn do_round(value: Value, args: Rest<Value>, kwargs: Kwargs) -> Result<Value, Er
     }
 }
 
-fn json_dump(out: &mut String, v: &Value) -> Result<(), Error> {
+fn json_string(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '<' => out.push_str("\\u003c"),
+            '>' => out.push_str("\\u003e"),
+            '&' => out.push_str("\\u0026"),
+            '\'' => out.push_str("\\u0027"),
+            c if (c as u32) < 0x20 || (c as u32) > 0x7e => {
+                let mut buf = [0u16; 2];
+                for unit in c.encode_utf16(&mut buf) {
+                    out.push_str(&format!("\\u{unit:04x}"));
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+/// Jinja2's `htmlsafe_json_dumps`: Python's `json.dumps(sort_keys=True, indent=...)`
+/// with `<`, `>`, `&` and `'` escaped.
+fn json_dump(out: &mut String, v: &Value, indent: Option<&str>, level: usize) -> Result<(), Error> {
+    let newline = |out: &mut String, level: usize| {
+        if let Some(ind) = indent {
+            out.push('\n');
+            out.push_str(&ind.repeat(level));
+        }
+    };
+    let item_sep = if indent.is_some() { "," } else { ", " };
     match v.kind() {
         ValueKind::None | ValueKind::Undefined => out.push_str("null"),
         ValueKind::Bool => out.push_str(if v.is_true() { "true" } else { "false" }),
@@ -348,82 +412,191 @@ fn json_dump(out: &mut String, v: &Value) -> Result<(), Error> {
             Some(Num::Float(f)) => out.push_str(&float_repr(f)),
             None => out.push_str("null"),
         },
-        ValueKind::String => {
-            out.push('"');
-            for c in v.as_str().unwrap_or_default().chars() {
-                match c {
-                    '"' => out.push_str("\\\""),
-                    '\\' => out.push_str("\\\\"),
-                    '\n' => out.push_str("\\n"),
-                    '\r' => out.push_str("\\r"),
-                    '\t' => out.push_str("\\t"),
-                    '<' => out.push_str("\\u003c"),
-                    '>' => out.push_str("\\u003e"),
-                    '&' => out.push_str("\\u0026"),
-                    '\'' => out.push_str("\\u0027"),
-                    c if (c as u32) < 0x20 || (c as u32) > 0x7e => {
-                        let mut buf = [0u16; 2];
-                        for unit in c.encode_utf16(&mut buf) {
-                            out.push_str(&format!("\\u{unit:04x}"));
-                        }
-                    }
-                    c => out.push(c),
-                }
-            }
-            out.push('"');
-        }
+        ValueKind::String => json_string(out, v.as_str().unwrap_or_default()),
         ValueKind::Map if !v.is_tuple() => {
             let mut keys: Vec<Value> = v.try_iter()?.collect();
             keys.sort();
+            if keys.is_empty() {
+                out.push_str("{}");
+                return Ok(());
+            }
             out.push('{');
             for (i, k) in keys.iter().enumerate() {
                 if i > 0 {
-                    out.push_str(", ");
+                    out.push_str(item_sep);
                 }
-                json_dump(out, &Value::from(py_str(k)?))?;
+                newline(out, level + 1);
+                json_string(out, &py_str(k)?);
                 out.push_str(": ");
-                json_dump(out, &v.get_item(k)?)?;
+                json_dump(out, &v.get_item(k)?, indent, level + 1)?;
             }
+            newline(out, level);
             out.push('}');
         }
         _ => {
-            out.push('[');
-            for (i, item) in v.try_iter()?.enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                json_dump(out, &item)?;
+            let items: Vec<Value> = v.try_iter()?.collect();
+            if items.is_empty() {
+                out.push_str("[]");
+                return Ok(());
             }
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(item_sep);
+                }
+                newline(out, level + 1);
+                json_dump(out, item, indent, level + 1)?;
+            }
+            newline(out, level);
             out.push(']');
         }
     }
     Ok(())
 }
 
-fn do_tojson(value: Value) -> Result<Value, Error> {
+/// A filter argument given by position or by name.
+fn arg(args: &[Value], kwargs: &Kwargs, i: usize, name: &str) -> Result<Option<Value>, Error> {
+    Ok(kwargs
+        .get::<Option<Value>>(name)?
+        .or_else(|| args.get(i).cloned()))
+}
+
+fn do_tojson(value: Value, args: Rest<Value>, kwargs: Kwargs) -> Result<Value, Error> {
+    let indent = arg(&args, &kwargs, 0, "indent")?;
+    kwargs.assert_all_used()?;
+    let indent = match indent {
+        Some(v) if v.is_none() => None,
+        Some(v) => Some(match v.as_str() {
+            Some(s) => s.to_string(),
+            None => " ".repeat(v.as_i64().unwrap_or(0).max(0) as usize),
+        }),
+        None => None,
+    };
     let mut out = String::new();
-    json_dump(&mut out, &value)?;
+    json_dump(&mut out, &value, indent.as_deref(), 0)?;
     Ok(Value::from_safe_string(out))
 }
 
-fn do_center(value: Value, width: Option<i64>) -> Result<Value, Error> {
-    let s = str_filter(&value)?;
-    super::methods::str_method(&s, "center", &[Value::from(width.unwrap_or(80))])
-}
-
-fn do_replace(value: Value, old: Value, new: Value, count: Option<i64>) -> Result<Value, Error> {
-    let s = str_filter(&value)?;
-    let mut args = vec![Value::from(py_str(&old)?), Value::from(py_str(&new)?)];
-    if let Some(c) = count {
-        args.push(Value::from(c));
+fn do_dictsort(value: Value, args: Rest<Value>, kwargs: Kwargs) -> Result<Value, Error> {
+    let case_sensitive = arg(&args, &kwargs, 0, "case_sensitive")?.is_some_and(|v| v.is_true());
+    let by = arg(&args, &kwargs, 1, "by")?
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_else(|| "key".into());
+    let reverse = arg(&args, &kwargs, 2, "reverse")?.is_some_and(|v| v.is_true());
+    kwargs.assert_all_used()?;
+    let pos = match by.as_str() {
+        "key" => 0,
+        "value" => 1,
+        _ => {
+            return Err(Error::new(
+                ErrorKind::InvalidOperation,
+                "You can only sort by either \"key\" or \"value\"",
+            ))
+        }
+    };
+    let mut pairs: Vec<(Value, Value)> = value
+        .try_iter()?
+        .map(|k| {
+            let v = value.get_item(&k).unwrap_or_default();
+            (k, v)
+        })
+        .collect();
+    let key_of = |p: &(Value, Value)| {
+        let v = if pos == 0 { p.0.clone() } else { p.1.clone() };
+        match (case_sensitive, v.as_str()) {
+            (false, Some(s)) => Value::from(s.to_lowercase()),
+            _ => v,
+        }
+    };
+    pairs.sort_by_key(key_of);
+    if reverse {
+        pairs.reverse();
     }
-    super::methods::str_method(&s, "replace", &args)
+    Ok(super::objects::PyList::new_value(
+        pairs
+            .into_iter()
+            .map(|(k, v)| Value::from(Tuple::from(vec![k, v])))
+            .collect(),
+    ))
 }
 
-fn do_trim(value: Value, chars: Option<String>) -> Result<Value, Error> {
+fn do_batch_or_slice(
+    value: Value,
+    args: Rest<Value>,
+    kwargs: Kwargs,
+    slices: bool,
+) -> Result<Value, Error> {
+    let n = arg(
+        &args,
+        &kwargs,
+        0,
+        if slices { "slices" } else { "linecount" },
+    )?
+    .and_then(|v| v.as_i64())
+    .ok_or_else(|| Error::new(ErrorKind::MissingArgument, "missing count"))?
+    .max(1) as usize;
+    let fill = arg(&args, &kwargs, 1, "fill_with")?.filter(|v| !v.is_none());
+    kwargs.assert_all_used()?;
+    let items: Vec<Value> = value.try_iter()?.collect();
+    let list = super::objects::PyList::new_value;
+    let mut out = Vec::new();
+    if slices {
+        let per = items.len() / n;
+        let extra = items.len() % n;
+        let mut offset = 0;
+        for i in 0..n {
+            let start = offset + i * per;
+            if i < extra {
+                offset += 1;
+            }
+            let end = offset + (i + 1) * per;
+            let mut chunk: Vec<Value> =
+                items[start.min(items.len())..end.min(items.len())].to_vec();
+            if let Some(f) = &fill {
+                if i >= extra && extra > 0 {
+                    chunk.push(f.clone());
+                }
+            }
+            out.push(list(chunk));
+        }
+    } else {
+        for chunk in items.chunks(n) {
+            let mut c = chunk.to_vec();
+            if let Some(f) = &fill {
+                c.resize(n, f.clone());
+            }
+            out.push(list(c));
+        }
+    }
+    Ok(list(out))
+}
+
+fn do_center(value: Value, args: Rest<Value>, kwargs: Kwargs) -> Result<Value, Error> {
+    let width = arg(&args, &kwargs, 0, "width")?.unwrap_or(Value::from(80));
+    kwargs.assert_all_used()?;
     let s = str_filter(&value)?;
-    let args: Vec<Value> = chars.into_iter().map(Value::from).collect();
-    super::methods::str_method(&s, "strip", &args)
+    super::methods::str_method(&s, "center", &[width])
+}
+
+fn do_replace(value: Value, args: Rest<Value>, kwargs: Kwargs) -> Result<Value, Error> {
+    let old = arg(&args, &kwargs, 0, "old")?.unwrap_or_default();
+    let new = arg(&args, &kwargs, 1, "new")?.unwrap_or_default();
+    let count = arg(&args, &kwargs, 2, "count")?.filter(|c| !c.is_none());
+    kwargs.assert_all_used()?;
+    let s = str_filter(&value)?;
+    let mut margs = vec![Value::from(py_str(&old)?), Value::from(py_str(&new)?)];
+    if let Some(c) = count {
+        margs.push(c);
+    }
+    super::methods::str_method(&s, "replace", &margs)
+}
+
+fn do_trim(value: Value, args: Rest<Value>, kwargs: Kwargs) -> Result<Value, Error> {
+    let chars = arg(&args, &kwargs, 0, "chars")?.filter(|c| !c.is_none());
+    kwargs.assert_all_used()?;
+    let s = str_filter(&value)?;
+    let margs: Vec<Value> = chars.into_iter().collect();
+    super::methods::str_method(&s, "strip", &margs)
 }
 
 fn do_pprint(value: Value) -> Result<Value, Error> {
@@ -469,6 +642,20 @@ pub fn register(env: &mut Environment<'static>) {
     env.add_filter("center", do_center);
     env.add_filter("pprint", do_pprint);
     env.add_filter("abs", do_abs);
+    env.add_filter("dictsort", do_dictsort);
+    env.add_filter("batch", |v: Value, a: Rest<Value>, k: Kwargs| {
+        do_batch_or_slice(v, a, k, false)
+    });
+    env.add_filter("slice", |v: Value, a: Rest<Value>, k: Kwargs| {
+        do_batch_or_slice(v, a, k, true)
+    });
+    // minijinja filters and tests that Jinja2 does not have: ibek fails on them
+    for name in ["bool", "split", "lines", "chain", "zip"] {
+        env.remove_filter(name);
+    }
+    for name in ["int", "safe"] {
+        env.remove_test(name);
+    }
     env.add_filter("wordcount", |v: Value| {
         str_filter(&v).map(|s| {
             s.split(|c: char| !c.is_alphanumeric() && c != '_')

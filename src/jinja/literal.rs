@@ -121,15 +121,24 @@ impl Parser<'_> {
 
     fn parse_unary(&mut self) -> Res<Value> {
         self.skip_ws();
+        // literal_eval allows one sign, on a number (possibly in parentheses)
         match self.peek() {
             Some(b'-') => {
                 self.pos += 1;
-                let v = self.parse_unary()?;
+                self.skip_ws();
+                if matches!(self.peek(), Some(b'-' | b'+')) {
+                    return err("malformed node or string: nested unary operator");
+                }
+                let v = self.parse_atom()?;
                 negate(&v)
             }
             Some(b'+') => {
                 self.pos += 1;
-                let v = self.parse_unary()?;
+                self.skip_ws();
+                if matches!(self.peek(), Some(b'-' | b'+')) {
+                    return err("malformed node or string: nested unary operator");
+                }
+                let v = self.parse_atom()?;
                 match as_num(&v) {
                     Some(_) if v.kind() == ValueKind::Number => Ok(v),
                     _ => err(format!(
@@ -367,10 +376,25 @@ impl Parser<'_> {
                 _ => break,
             }
         }
-        let raw: String = self.text[start..self.pos]
-            .chars()
-            .filter(|c| *c != '_')
-            .collect();
+        let written = &self.text[start..self.pos];
+        // `_` only between digits, as in Python source
+        let bad_underscore = written.contains("__")
+            || written.ends_with('_')
+            || written.contains("_.")
+            || written.contains("._")
+            || written.contains("_e")
+            || written.contains("_E")
+            || written.contains("e_")
+            || written.contains("E_");
+        if bad_underscore
+            || (!is_float
+                && written.len() > 1
+                && written.starts_with("0_")
+                && written.chars().any(|c| c.is_ascii_digit() && c != '0'))
+        {
+            return err("invalid decimal literal (<unknown>, line 1)");
+        }
+        let raw: String = written.chars().filter(|c| *c != '_').collect();
         if matches!(self.peek(), Some(c) if c.is_ascii_alphabetic()) {
             return err("invalid decimal literal (<unknown>, line 1)");
         }
@@ -768,6 +792,18 @@ mod tests {
         assert_eq!(ev("{'a': [1, 2], 'b': {}}"), "{'a': [1, 2], 'b': {}}");
         assert_eq!(ev("'\\x41\\n'"), "'A\\n'");
         assert_eq!(ev("[]"), "[]");
+    }
+
+    #[test]
+    fn number_syntax_is_pythons() {
+        assert!(literal_eval("--5").is_err());
+        assert!(literal_eval("5_").is_err());
+        assert!(literal_eval("1__0").is_err());
+        assert!(literal_eval("0_7").is_err());
+        assert_eq!(ev("1_0"), "10");
+        assert_eq!(ev("-(5)"), "-5");
+        assert_eq!(ev("- 5"), "-5");
+        assert_eq!(ev("00"), "0");
     }
 
     #[test]

@@ -257,7 +257,7 @@ fn find_index(s: &str, sub: &str, args: &[Value], reverse: bool) -> Result<i64, 
     let norm = |v: i64| if v < 0 { (v + n).max(0) } else { v.min(n) };
     let start = int_arg(args, 1)?.map_or(0, norm) as usize;
     let end = int_arg(args, 2)?.map_or(n, norm) as usize;
-    if start > end {
+    if start > end || (sub.is_empty() && start > chars.len()) {
         return Ok(-1);
     }
     let hay: String = chars[start..end].iter().collect();
@@ -466,7 +466,59 @@ pub fn str_method(s: &str, method: &str, args: &[Value]) -> Result<Value, Error>
                 .is_some_and(|c| c.is_alphabetic() || c == '_')
                 && s.chars().all(|c| c.is_alphanumeric() || c == '_'),
         ),
-        "expandtabs" => Value::from(s.replace('\t', "        ")),
+        "expandtabs" => {
+            let size = match kwargs.as_ref().and_then(|k| k.peek::<i64>("tabsize").ok()) {
+                Some(t) => t,
+                None => int_arg(pos, 0)?.unwrap_or(8),
+            };
+            let mut out = String::new();
+            let mut col = 0i64;
+            for c in s.chars() {
+                match c {
+                    '\t' => {
+                        if size > 0 {
+                            let n = size - col % size;
+                            out.extend(std::iter::repeat_n(' ', n as usize));
+                            col += n;
+                        }
+                    }
+                    '\n' | '\r' => {
+                        out.push(c);
+                        col = 0;
+                    }
+                    c => {
+                        out.push(c);
+                        col += 1;
+                    }
+                }
+            }
+            Value::from(out)
+        }
+        "istitle" => {
+            let mut seen_cased = false;
+            let mut prev_cased = false;
+            let mut ok = true;
+            for c in s.chars() {
+                if c.is_uppercase() {
+                    if prev_cased {
+                        ok = false;
+                    }
+                    prev_cased = true;
+                    seen_cased = true;
+                } else if c.is_lowercase() {
+                    if !prev_cased {
+                        ok = false;
+                    }
+                    prev_cased = true;
+                    seen_cased = true;
+                } else {
+                    prev_cased = false;
+                }
+            }
+            Value::from(ok && seen_cased)
+        }
+        "isascii" => Value::from(s.is_ascii()),
+        "isprintable" => Value::from(s.chars().all(|c| !c.is_control())),
         _ => return Err(attr_error(&Value::from(s), method)),
     })
 }
@@ -615,7 +667,12 @@ pub fn dict_method(dict: &Arc<PyDict>, method: &str, args: &[Value]) -> Result<V
         }
         "keys" => PyList::new_value(dict.lock().keys().cloned().collect()),
         "values" => PyList::new_value(dict.lock().values().cloned().collect()),
-        "items" => PyList::new_value(dict.snapshot().into_iter().map(|(k, v)| tuple2(k, v)).collect()),
+        "items" => PyList::new_value(
+            dict.snapshot()
+                .into_iter()
+                .map(|(k, v)| tuple2(k, v))
+                .collect(),
+        ),
         "copy" => PyDict::new_value(dict.snapshot()),
         "update" => {
             let mut new = Vec::new();
@@ -660,6 +717,22 @@ pub fn dict_method(dict: &Arc<PyDict>, method: &str, args: &[Value]) -> Result<V
     })
 }
 
+fn num_method(v: &Value, method: &str) -> Result<Value, Error> {
+    use super::pyfmt::{as_num, Num};
+    Ok(match (as_num(v), method) {
+        (Some(Num::Int(i)), "bit_length") => {
+            Value::from(i64::from(128 - i.unsigned_abs().leading_zeros() as i32))
+        }
+        (Some(Num::Int(i)), "conjugate" | "real" | "numerator") => Value::from(i),
+        (Some(Num::Int(_)), "imag") => Value::from(0),
+        (Some(Num::Int(_)), "denominator") => Value::from(1),
+        (Some(Num::Float(f)), "is_integer") => Value::from(f.is_finite() && f.fract() == 0.0),
+        (Some(Num::Float(f)), "conjugate" | "real") => Value::from(f),
+        (Some(Num::Float(_)), "imag") => Value::from(0.0),
+        _ => return Err(attr_error(v, method)),
+    })
+}
+
 fn map_method(map: &Value, method: &str, args: &[Value]) -> Result<Value, Error> {
     let (pos, _) = split_kwargs(args);
     Ok(match method {
@@ -674,7 +747,12 @@ fn map_method(map: &Value, method: &str, args: &[Value]) -> Result<Value, Error>
         }
         "keys" => PyList::new_value(map.try_iter()?.collect()),
         "values" => PyList::new_value(pairs_of(map)?.into_iter().map(|(_, v)| v).collect()),
-        "items" => PyList::new_value(pairs_of(map)?.into_iter().map(|(k, v)| tuple2(k, v)).collect()),
+        "items" => PyList::new_value(
+            pairs_of(map)?
+                .into_iter()
+                .map(|(k, v)| tuple2(k, v))
+                .collect(),
+        ),
         "copy" => PyDict::new_value(pairs_of(map)?),
         _ => return Err(attr_error(map, method)),
     })
@@ -698,6 +776,9 @@ pub fn unknown_method(
     }
     if value.kind() == ValueKind::Map && !value.is_tuple() {
         return map_method(value, method, args);
+    }
+    if matches!(value.kind(), ValueKind::Number | ValueKind::Bool) {
+        return num_method(value, method);
     }
     if matches!(value.kind(), ValueKind::Seq) {
         let (pos, _) = split_kwargs(args);

@@ -421,6 +421,7 @@ impl Engine {
         env.add_function("__ifg_mod", |a: Value, b: Value| ops::modulo(&a, &b));
         env.add_function("__ifg_pow", |a: Value, b: Value| ops::pow(&a, &b));
         env.add_function("__ifg_concat", |a: Value, b: Value| ops::concat(&a, &b));
+        env.add_function("__ifg_neg", |a: Value| ops::neg(&a));
         env.add_function("__ifg_list", |items: Rest<Value>| {
             Ok::<_, Error>(PyList::new_value(items.0))
         });

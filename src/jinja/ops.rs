@@ -40,10 +40,39 @@ fn items_of(v: &Value) -> Option<Vec<Value>> {
     if let Some(l) = v.downcast_object_ref::<PyList>() {
         return Some(l.snapshot());
     }
-    if v.kind() == ValueKind::Seq && !v.is_tuple() {
+    // slices and filter results are plain sequences or iterables; Python has lists there
+    if matches!(v.kind(), ValueKind::Seq | ValueKind::Iterable)
+        && !v.is_tuple()
+        && v.downcast_object_ref::<super::objects::PyRange>().is_none()
+    {
         return v.try_iter().ok().map(Iterator::collect);
     }
     None
+}
+
+/// CPython's `float_divmod`: `(floor quotient, remainder)` with the
+/// remainder taking the divisor's sign, computed from `fmod` as Python does
+/// (so `1 // 0.1` is `9.0`, not `10.0`).
+fn float_divmod(vx: f64, wx: f64) -> (f64, f64) {
+    let mut m = vx % wx;
+    let mut div = (vx - m) / wx;
+    if m == 0.0 {
+        m = 0.0f64.copysign(wx);
+    } else if (wx < 0.0) != (m < 0.0) {
+        m += wx;
+        div -= 1.0;
+    }
+    let floordiv = if div == 0.0 {
+        0.0f64.copysign(vx / wx)
+    } else {
+        let f = div.floor();
+        if div - f > 0.5 {
+            f + 1.0
+        } else {
+            f
+        }
+    };
+    (floordiv, m)
 }
 
 fn int_pair(a: &Value, b: &Value) -> Option<(i128, i128)> {
@@ -171,7 +200,7 @@ pub fn floordiv(a: &Value, b: &Value) -> Result<Value, Error> {
     if y == 0.0 {
         return Err(zero_division("float floor division by zero"));
     }
-    Ok(Value::from((x / y).floor()))
+    Ok(Value::from(float_divmod(x, y).0))
 }
 
 /// `a % b`: string formatting for a string, floored modulo for numbers.
@@ -195,12 +224,7 @@ pub fn modulo(a: &Value, b: &Value) -> Result<Value, Error> {
     if y == 0.0 {
         return Err(zero_division("float modulo"));
     }
-    let r = x % y;
-    Ok(Value::from(if r != 0.0 && ((r < 0.0) != (y < 0.0)) {
-        r + y
-    } else {
-        r
-    }))
+    Ok(Value::from(float_divmod(x, y).1))
 }
 
 /// `a ** b`.
@@ -221,6 +245,9 @@ pub fn pow(a: &Value, b: &Value) -> Result<Value, Error> {
         return Ok(Value::from((x as f64).powf(y as f64)));
     }
     let (x, y) = float_pair(a, b).ok_or_else(|| unsupported("** or pow()", a, b))?;
+    if x == 0.0 && y < 0.0 {
+        return Err(zero_division("0.0 cannot be raised to a negative power"));
+    }
     Ok(Value::from(x.powf(y)))
 }
 
@@ -268,6 +295,14 @@ mod tests {
         assert_eq!(r(mul(&Value::from(1.5), &Value::from(2))), "3.0");
         assert_eq!(r(mul(&Value::from(2), &Value::from(1.5))), "3.0");
         assert_eq!(r(mul(&Value::from(2), &Value::from("ab"))), "'abab'");
+    }
+
+    #[test]
+    fn float_floor_division_follows_cpython() {
+        assert_eq!(r(floordiv(&Value::from(1), &Value::from(0.1))), "9.0");
+        assert_eq!(r(floordiv(&Value::from(100), &Value::from(0.01))), "9999.0");
+        assert_eq!(r(modulo(&Value::from(-6.0), &Value::from(3))), "0.0");
+        assert_eq!(r(modulo(&Value::from(6.0), &Value::from(-3))), "-0.0");
     }
 
     #[test]

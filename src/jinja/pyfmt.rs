@@ -348,6 +348,12 @@ fn general(f: f64, prec: usize, upper: bool, alt: bool) -> String {
     } else {
         sci(f, p - 1, upper)
     };
+    if alt && !s.contains('.') {
+        match s.find(['e', 'E']) {
+            Some(p) => s.insert(p, '.'),
+            None => s.push('.'),
+        }
+    }
     if !alt {
         if let Some(epos) = s.find(['e', 'E']) {
             let (m, ex) = s.split_at(epos);
@@ -497,7 +503,14 @@ fn format_one(v: &Value, conv: char, spec: &Spec) -> Result<String, Error> {
             let body = match special_float(f.abs(), upper) {
                 Some(s) => s,
                 None => match conv.to_ascii_lowercase() {
-                    'e' => sci(f.abs(), prec, upper),
+                    'e' => {
+                        let s = sci(f.abs(), prec, upper);
+                        if spec.alt && prec == 0 {
+                            s.replacen(['e', 'E'], if upper { ".E" } else { ".e" }, 1)
+                        } else {
+                            s
+                        }
+                    }
                     'f' => {
                         let s = fixed(f.abs(), prec);
                         if spec.alt && prec == 0 {
@@ -772,6 +785,28 @@ fn align_text(body: &str, sign: &str, spec: &FormatSpec, default_align: char) ->
     }
 }
 
+/// The width zero padding must fill (`0` flag without an explicit alignment), else 0.
+fn zero_pad_width(fs: &FormatSpec, sign: &str) -> usize {
+    if fs.zero && fs.align.is_none() {
+        fs.width.saturating_sub(sign.chars().count())
+    } else {
+        0
+    }
+}
+
+/// Groups the digits; with zero padding, CPython groups the padding zeros
+/// too, and never starts with a separator (`'{:08,}'.format(1234)` is `0,001,234`).
+fn grouped_padded(int_digits: &str, rest: &str, sep: char, every: usize, width: usize) -> String {
+    let mut digits = int_digits.to_string();
+    loop {
+        let g = group_digits(&digits, sep, every);
+        if g.chars().count() + rest.chars().count() >= width {
+            return format!("{g}{rest}");
+        }
+        digits.insert(0, '0');
+    }
+}
+
 /// Python's `format(value, spec)`.
 pub fn format_value(v: &Value, spec: &str) -> Result<String, Error> {
     let fs = parse_format_spec(spec)?;
@@ -814,10 +849,6 @@ pub fn format_value(v: &Value, spec: &str) -> Result<String, Error> {
                 }
                 _ => (mag.to_string(), ""),
             };
-            if let Some(g) = fs.grouping {
-                let every = if ty == 'd' || ty == 'n' { 3 } else { 4 };
-                digits = group_digits(&digits, g, every);
-            }
             let sign = match (i < 0, fs.sign) {
                 (true, _) => "-",
                 (false, '+') => "+",
@@ -829,6 +860,10 @@ pub fn format_value(v: &Value, spec: &str) -> Result<String, Error> {
             } else {
                 sign.to_string()
             };
+            if let Some(g) = fs.grouping {
+                let every = if ty == 'd' || ty == 'n' { 3 } else { 4 };
+                digits = grouped_padded(&digits, "", g, every, zero_pad_width(&fs, &sign));
+            }
             Ok(align_text(&digits, &sign, &fs, '>'))
         }
         (Some(n), t) => {
@@ -866,14 +901,17 @@ pub fn format_value(v: &Value, spec: &str) -> Result<String, Error> {
                     }
                 },
             };
-            let body = match fs.grouping {
-                Some(g) => {
-                    let (int_part, rest) = body
-                        .find(|c: char| !c.is_ascii_digit())
-                        .map_or((body.as_str(), ""), |p| body.split_at(p));
-                    format!("{}{rest}", group_digits(int_part, g, 3))
+            let body = if fs.alt
+                && !body.contains('.')
+                && matches!(t, Some('e' | 'E' | 'f' | 'F' | '%'))
+            {
+                // the alternate form keeps the decimal point
+                match body.find(['e', 'E', '%']) {
+                    Some(p) => format!("{}.{}", &body[..p], &body[p..]),
+                    None => format!("{body}."),
                 }
-                None => body,
+            } else {
+                body
             };
             let neg =
                 f.is_sign_negative() && !f.is_nan() && !(f == 0.0 && matches!(n, Num::Int(_)));
@@ -882,6 +920,15 @@ pub fn format_value(v: &Value, spec: &str) -> Result<String, Error> {
                 (false, '+') => "+",
                 (false, ' ') => " ",
                 _ => "",
+            };
+            let body = match fs.grouping {
+                Some(g) => {
+                    let (int_part, rest) = body
+                        .find(|c: char| !c.is_ascii_digit())
+                        .map_or((body.as_str(), ""), |p| body.split_at(p));
+                    grouped_padded(int_part, rest, g, 3, zero_pad_width(&fs, sign))
+                }
+                None => body,
             };
             Ok(align_text(&body, sign, &fs, '>'))
         }

@@ -25,6 +25,7 @@ pub const HELPERS: &[&str] = &[
     "__ifg_concat",
     "__ifg_list",
     "__ifg_dict",
+    "__ifg_neg",
 ];
 
 /// Jinja2 prints nothing for `a if b` when `b` is false, even under
@@ -204,6 +205,12 @@ impl Rewriter<'_> {
             Expr::List(l) => {
                 let items: Vec<String> = l.items.iter().map(|i| self.emit(i)).collect();
                 Some(format!("__ifg_list({})", items.join(", ")))
+            }
+            // Python's unary minus also negates bools (to ints)
+            Expr::UnaryOp(u)
+                if matches!(u.op, ast::UnaryOpKind::Neg) && !matches!(u.expr, Expr::Const(_)) =>
+            {
+                Some(format!("__ifg_neg({})", self.emit(&u.expr)))
             }
             Expr::Map(m) => {
                 let items: Vec<String> = m

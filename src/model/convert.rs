@@ -75,7 +75,15 @@ pub fn lax_int(v: &Value) -> Result<i128, LaxError> {
     }
     match as_num(v) {
         Some(Num::Int(i)) => Ok(i),
-        Some(Num::Float(f)) if f.is_finite() && f.fract() == 0.0 => Ok(f as i128),
+        // pydantic's int is 64-bit for floats (int_parsing_size beyond)
+        Some(Num::Float(f))
+            if f.is_finite() && f.fract() == 0.0 && f.abs() < 9.223_372_036_854_776e18 =>
+        {
+            Ok(f as i128)
+        }
+        Some(Num::Float(f)) if f.is_finite() && f.fract() == 0.0 => Err(LaxError(
+            "expects an int, got a number too large for an int".into(),
+        )),
         Some(Num::Float(f)) if f.is_finite() => Err(LaxError(format!(
             "expects an int, got a number with a fractional part ({})",
             crate::jinja::pyfmt::float_repr(f)

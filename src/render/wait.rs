@@ -17,22 +17,115 @@ const HEADER: &str =
 
 ";
 
-/// A string as ruamel would emit it: plain when that reads back as the same string, else single-quoted.
-pub fn yaml_scalar(s: &str) -> String {
-    let plain_ok = !s.is_empty()
+/// How ruamel.yaml writes a string value: plain when that reads back as the
+/// same string, else single-quoted, or double-quoted with escapes when it
+/// holds characters that need them.
+#[derive(Debug, PartialEq, Eq)]
+enum Style {
+    Plain,
+    Single,
+    Double,
+}
+
+fn style(s: &str) -> Style {
+    let special =
+        |c: char| c.is_control() || matches!(c, '\u{85}' | '\u{2028}' | '\u{2029}' | '\u{feff}');
+    if s.chars().any(special) {
+        return Style::Double;
+    }
+    let first = s.chars().next();
+    let second = s.chars().nth(1);
+    let plain = !s.is_empty()
         && matches!(resolve_plain(s), NodeKind::Str(_))
-        && !s.starts_with([
-            '-', '?', ':', ',', '[', ']', '{', '}', '#', '&', '*', '!', '|', '>', '\'', '"', '%',
-            '@', '`', ' ',
-        ])
-        && !s.ends_with([' ', ':'])
+        && s != "<<"
+        && s != "="
+        && !s.starts_with("---")
+        && !s.starts_with("...")
+        && !s.starts_with(char::is_whitespace)
+        && !s.ends_with(char::is_whitespace)
+        && !first.is_some_and(|c| "#,[]{}&*!|>'\"%@`".contains(c))
+        && !(first.is_some_and(|c| "-?:".contains(c)) && second.is_none_or(|c| c == ' '))
         && !s.contains(": ")
-        && !s.contains(" #")
-        && !s.chars().any(char::is_control);
-    if plain_ok {
-        s.to_string()
+        && !s.ends_with(':')
+        && !s.contains(" #");
+    if plain {
+        Style::Plain
+    } else if s.starts_with('\'') {
+        Style::Double
     } else {
-        format!("'{}'", s.replace('\'', "''"))
+        Style::Single
+    }
+}
+
+fn double_quoted(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\t' => out.push_str("\\t"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\0' => out.push_str("\\0"),
+            c if (c as u32) < 0x100 && (c.is_control() || c == '\u{85}') => {
+                out.push_str(&format!("\\x{:02X}", c as u32));
+            }
+            c if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}') => {
+                out.push_str(&format!("\\u{:04X}", c as u32));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// A string value as ruamel writes it after `key:` at column `column`
+/// (plain scalars are folded at spaces past 80 columns onto lines indented
+/// by `indent`, as ruamel's emitter does).
+pub fn yaml_value(s: &str, column: usize, indent: usize) -> String {
+    const WIDTH: usize = 80;
+    match style(s) {
+        Style::Single => format!(" '{}'", s.replace('\'', "''")),
+        Style::Double => format!(" {}", double_quoted(s)),
+        Style::Plain => {
+            let mut out = String::from(" ");
+            let mut col = column + 1;
+            let chars: Vec<char> = s.chars().collect();
+            let mut i = 0;
+            while i < chars.len() {
+                let end = chars[i..]
+                    .iter()
+                    .position(|c| *c == ' ')
+                    .map_or(chars.len(), |p| i + p);
+                let word: String = chars[i..end].iter().collect();
+                let len = word.chars().count();
+                if len + col > WIDTH && col > indent {
+                    out.push('\n');
+                    out.push_str(&" ".repeat(indent));
+                    col = indent;
+                }
+                out.push_str(&word);
+                col += len;
+                // a run of spaces: one space past the width becomes a line break
+                let mut j = end;
+                while j < chars.len() && chars[j] == ' ' {
+                    j += 1;
+                }
+                if j > end {
+                    if j - end == 1 && col >= WIDTH && j < chars.len() {
+                        out.push('\n');
+                        out.push_str(&" ".repeat(indent));
+                        col = indent;
+                    } else {
+                        out.push_str(&" ".repeat(j - end));
+                        col += j - end;
+                    }
+                }
+                i = j;
+            }
+            out
+        }
     }
 }
 
@@ -56,11 +149,15 @@ pub fn render_wait_list(entities: &[Entity]) -> Option<String> {
                 .map(|v| pyfmt::py_str(&v).unwrap_or_default())
                 .unwrap_or_default()
         };
-        out.push_str(&format!("  - type: {}\n", yaml_scalar(&field("type"))));
-        out.push_str(&format!("    device: {}\n", yaml_scalar(&field("device"))));
+        // the mapping's keys sit at column 4, continuation lines at 6
+        out.push_str(&format!("  - type:{}\n", yaml_value(&field("type"), 9, 6)));
         out.push_str(&format!(
-            "    address: {}\n",
-            yaml_scalar(&field("address"))
+            "    device:{}\n",
+            yaml_value(&field("device"), 11, 6)
+        ));
+        out.push_str(&format!(
+            "    address:{}\n",
+            yaml_value(&field("address"), 12, 6)
         ));
         out.push_str(&format!("    timeout: {}\n", field("timeout")));
     }
@@ -69,15 +166,44 @@ pub fn render_wait_list(entities: &[Entity]) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::yaml_scalar;
+    use super::yaml_value;
 
     #[test]
-    fn scalars_are_quoted_only_when_needed() {
-        assert_eq!(yaml_scalar("192.168.0.55:7001"), "192.168.0.55:7001");
-        assert_eq!(yaml_scalar("asynController1"), "asynController1");
-        assert_eq!(yaml_scalar("123"), "'123'");
-        assert_eq!(yaml_scalar("true"), "'true'");
-        assert_eq!(yaml_scalar(""), "''");
-        assert_eq!(yaml_scalar("it's: x"), "'it''s: x'");
+    fn scalars_are_quoted_as_ruamel_quotes_them() {
+        let v = |s: &str| yaml_value(s, 11, 6);
+        assert_eq!(v("192.168.0.55:7001"), " 192.168.0.55:7001");
+        assert_eq!(v("123"), " '123'");
+        assert_eq!(v("true"), " 'true'");
+        assert_eq!(v("yes"), " yes");
+        assert_eq!(v(""), " ''");
+        assert_eq!(v(":x"), " :x");
+        assert_eq!(v("- x"), " '- x'");
+        assert_eq!(v("..."), " '...'");
+        assert_eq!(v("<<"), " '<<'");
+        assert_eq!(v("x: y"), " 'x: y'");
+        assert_eq!(v("'x"), " \"'x\"");
+        assert_eq!(v("tab\tx"), " \"tab\\tx\"");
+        assert_eq!(v("\u{7f}"), " \"\\x7F\"");
+        assert_eq!(v("it's: x"), " 'it''s: x'");
+    }
+
+    #[test]
+    fn long_plain_scalars_fold_at_80_columns() {
+        assert_eq!(
+            yaml_value(
+                "Delta Tau Geobrick motion controller for the sample stage and detector",
+                11,
+                6
+            ),
+            " Delta Tau Geobrick motion controller for the sample stage and \n      detector"
+        );
+        assert_eq!(
+            yaml_value(
+                "very-long-hostname-of-the-motion-controller-for-beamline.diamond.ac.uk:1025",
+                12,
+                6
+            ),
+            " \n      very-long-hostname-of-the-motion-controller-for-beamline.diamond.ac.uk:1025"
+        );
     }
 }

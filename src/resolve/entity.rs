@@ -52,31 +52,47 @@ pub fn deep_copy(v: &Value) -> Value {
 
 /// pydantic's `model_dump()`: declared fields only, entities turned into dicts, lists copied.
 pub fn model_dump(record: &Record) -> IndexMap<String, Value> {
-    let fields = record.fields();
-    record
-        .dump_keys
-        .iter()
-        .filter_map(|k| fields.get(k).map(|v| (k.clone(), dump_value(v))))
-        .collect()
+    dump_record(record, &mut Vec::new())
 }
 
-fn dump_value(v: &Value) -> Value {
+fn dump_record(record: &Record, stack: &mut Vec<*const Record>) -> IndexMap<String, Value> {
+    stack.push(std::ptr::from_ref(record));
+    let fields = record.fields();
+    let out = record
+        .dump_keys
+        .iter()
+        .filter_map(|k| fields.get(k).map(|v| (k.clone(), dump_value(v, stack))))
+        .collect();
+    stack.pop();
+    out
+}
+
+fn dump_value(v: &Value, stack: &mut Vec<*const Record>) -> Value {
     if let Some(r) = v.downcast_object_ref::<Record>() {
-        let pairs: Vec<(Value, Value)> = model_dump(r)
+        // pydantic stops at a reference cycle (an entity that refers to itself)
+        if stack.contains(&std::ptr::from_ref(r)) {
+            return v.clone();
+        }
+        let pairs: Vec<(Value, Value)> = dump_record(r, stack)
             .into_iter()
             .map(|(k, v)| (Value::from(k), v))
             .collect();
         return crate::jinja::literal::dict_from_pairs(pairs);
     }
     if let Some(list) = v.downcast_object_ref::<PyList>() {
-        return PyList::new_value(list.snapshot().iter().map(dump_value).collect());
+        return PyList::new_value(
+            list.snapshot()
+                .iter()
+                .map(|i| dump_value(i, stack))
+                .collect(),
+        );
     }
     if v.kind() == ValueKind::Map && !v.is_tuple() {
         if let Ok(keys) = v.try_iter() {
             let pairs: Vec<(Value, Value)> = keys
                 .map(|k| {
                     let val = v.get_item(&k).unwrap_or_default();
-                    (k, dump_value(&val))
+                    (k, dump_value(&val, stack))
                 })
                 .collect();
             return crate::jinja::literal::dict_from_pairs(pairs);

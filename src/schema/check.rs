@@ -55,7 +55,11 @@ fn span_at(root: &Node, pointer: &str) -> Span {
     for seg in pointer.split('/').skip(1) {
         let seg = seg.replace("~1", "/").replace("~0", "~");
         let next = match &node.kind {
-            NodeKind::Map(entries) => entries.iter().rev().find(|(k, _)| k.key_text() == seg).map(|(_, v)| v),
+            NodeKind::Map(entries) => entries
+                .iter()
+                .rev()
+                .find(|(k, _)| k.key_text() == seg)
+                .map(|(_, v)| v),
             NodeKind::Seq(items) => seg.parse::<usize>().ok().and_then(|i| items.get(i)),
             _ => None,
         };
@@ -84,7 +88,9 @@ impl SchemaChecker {
             .unwrap_or_default();
         let mut by_type = HashMap::new();
         for (ty, target) in mapping {
-            let Some(target) = target.as_str() else { continue };
+            let Some(target) = target.as_str() else {
+                continue;
+            };
             let sub = json!({"$ref": target, "$defs": defs});
             let v = jsonschema::validator_for(&sub).map_err(|e| e.to_string())?;
             by_type.insert(ty, v);
@@ -98,8 +104,12 @@ impl SchemaChecker {
         let mut out = Vec::new();
         let mut push = |pointer: String, message: String| {
             // jsonschema's words for ibek's "type or Jinja string" fields say little
-            let message = match message.strip_suffix(" is not valid under any of the schemas listed in the 'anyOf' keyword") {
-                Some(value) => format!("{value} is neither of the field's type nor a Jinja string (`{{{{ ... }}}}`)"),
+            let message = match message.strip_suffix(
+                " is not valid under any of the schemas listed in the 'anyOf' keyword",
+            ) {
+                Some(value) => format!(
+                    "{value} is neither of the field's type nor a Jinja string (`{{{{ ... }}}}`)"
+                ),
                 None => message,
             };
             out.push(SchemaProblem {
@@ -122,7 +132,10 @@ impl SchemaChecker {
                     }
                     None if entity.is_object() => push(
                         format!("/entities/{i}/type"),
-                        format!("`{}` is not one of the entity types of the schema", ty.unwrap_or("(no type)")),
+                        format!(
+                            "`{}` is not one of the entity types of the schema",
+                            ty.unwrap_or("(no type)")
+                        ),
                     ),
                     None => {}
                 }
@@ -147,7 +160,10 @@ mod tests {
             "type": "object"
         });
         let checker = SchemaChecker::new(&schema).unwrap();
-        let doc = crate::source::parse("entities:\n  - type: m.E\n    n: '12'\n  - type: m.E\n    n: 3\n").unwrap();
+        let doc = crate::source::parse(
+            "entities:\n  - type: m.E\n    n: '12'\n  - type: m.E\n    n: 3\n",
+        )
+        .unwrap();
         let problems = checker.check(&doc);
         assert_eq!(problems.len(), 1, "{problems:?}");
         assert_eq!(problems[0].pointer, "/entities/0/n");
