@@ -14,7 +14,9 @@ use clap::{Args, ValueEnum};
 use super::runtime::{epics_root, find_definitions};
 use super::{printer, CmdResult, Failure};
 use crate::diag::Diagnostics;
-use crate::runtime::generate::{generate, load_definitions, GenerateOptions};
+use crate::runtime::generate::{
+    generate_parsed, load_definitions, load_yaml, GenerateOptions, ParsedInstance,
+};
 
 /// Output format of `ioc validate`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -62,12 +64,22 @@ pub fn run(a: ValidateArgs) -> CmdResult {
     let mut diags = match load_definitions(&definitions) {
         Err(d) => d,
         Ok(modules) => {
-            let mut diags =
-                match generate(&a.instances, &modules, &GenerateOptions::from_env(false)) {
-                    Ok(_) => Diagnostics::default(),
-                    Err(d) => d,
-                };
-            schema_warnings(&a.instances, &modules, &mut diags);
+            // each file is read once, for the checks and for the schema
+            let parsed: Vec<ParsedInstance> = a.instances.iter().map(|p| load_yaml(p)).collect();
+            let stem = a.instances[0]
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let mut diags = match generate_parsed(
+                &parsed,
+                &stem,
+                &modules,
+                &GenerateOptions::from_env(false),
+            ) {
+                Ok(_) => Diagnostics::default(),
+                Err(d) => d,
+            };
+            schema_warnings(&parsed, &modules, &mut diags);
             diags
         }
     };
@@ -136,7 +148,7 @@ pub fn run(a: ValidateArgs) -> CmdResult {
 ///
 /// A file with errors gets none: the errors say more.
 fn schema_warnings(
-    instances: &[PathBuf],
+    instances: &[ParsedInstance],
     modules: &[crate::model::support::SupportModule],
     diags: &mut Diagnostics,
 ) {
@@ -146,21 +158,18 @@ fn schema_warnings(
     let Ok(checker) = crate::schema::check::SchemaChecker::new(&schema.to_serde()) else {
         return;
     };
-    for path in instances {
+    for (src, root) in instances.iter().flatten() {
         let has_errors = diags.0.iter().any(|d| {
             d.severity == crate::diag::Severity::Error
-                && d.source.as_ref().is_some_and(|s| s.path == *path)
+                && d.source.as_ref().is_some_and(|s| s.path == src.path)
         });
         if has_errors {
             continue;
         }
-        let Ok((src, root)) = crate::runtime::generate::load_yaml(path) else {
-            continue;
-        };
-        for p in checker.check(&root) {
+        for p in checker.check(root) {
             diags.push(
                 crate::diag::Diagnostic::error(
-                    &src,
+                    src,
                     p.span,
                     format!(
                         "ibek accepts this, but the JSON schema that editors use rejects it: {}",

@@ -274,6 +274,15 @@ impl Record {
         self.read().clone()
     }
 
+    /// The fields `model_dump()` returns, with their current values.
+    pub fn dump_pairs(&self) -> Vec<(String, Value)> {
+        let fields = self.read();
+        self.dump_keys
+            .iter()
+            .filter_map(|k| fields.get(k).map(|v| (k.clone(), v.clone())))
+            .collect()
+    }
+
     /// The field names in attribute order.
     pub fn keys(&self) -> Vec<String> {
         self.read().keys().cloned().collect()

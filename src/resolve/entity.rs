@@ -57,11 +57,13 @@ pub fn model_dump(record: &Record) -> IndexMap<String, Value> {
 
 fn dump_record(record: &Record, stack: &mut Vec<*const Record>) -> IndexMap<String, Value> {
     stack.push(std::ptr::from_ref(record));
-    let fields = record.fields();
     let out = record
-        .dump_keys
-        .iter()
-        .filter_map(|k| fields.get(k).map(|v| (k.clone(), dump_value(v, stack))))
+        .dump_pairs()
+        .into_iter()
+        .map(|(k, v)| {
+            let v = dump_value(&v, stack);
+            (k, v)
+        })
         .collect();
     stack.pop();
     out

@@ -112,27 +112,40 @@ pub fn generate(
     modules: &[SupportModule],
     opts: &GenerateOptions,
 ) -> Result<Generated, Diagnostics> {
+    let parsed: Vec<ParsedInstance> = instances.iter().map(|p| load_yaml(p)).collect();
+    let stem = instances
+        .first()
+        .and_then(|p| p.file_stem())
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    generate_parsed(&parsed, &stem, modules, opts)
+}
+
+/// An instance file as read: its text and YAML tree, or why it could not be read.
+pub type ParsedInstance = Result<(Arc<SourceFile>, source::Node), Diagnostic>;
+
+/// [`generate`] over instance files already read (`ioc_yaml_file_name` is `stem`).
+pub fn generate_parsed(
+    instances: &[ParsedInstance],
+    stem: &str,
+    modules: &[SupportModule],
+    opts: &GenerateOptions,
+) -> Result<Generated, Diagnostics> {
     let registry = Registry::new(modules);
     let mut resolver = Resolver::new(&registry);
     let mut diags = Diagnostics::default();
-    if let Some(first) = instances.first() {
-        let stem = first
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        resolver.engine.globals().set_file_name(&stem);
-    }
+    resolver.engine.globals().set_file_name(stem);
     let mut entities = Vec::new();
     let mut ioc_name = String::new();
-    for (i, path) in instances.iter().enumerate() {
-        let (src, root) = match load_yaml(path) {
+    for (i, parsed) in instances.iter().enumerate() {
+        let (src, root) = match parsed {
             Ok(x) => x,
             Err(d) => {
-                diags.push(d);
+                diags.push(d.clone());
                 continue;
             }
         };
-        let Some(doc) = read_instance(&root, &src, &mut diags) else {
+        let Some(doc) = read_instance(root, src, &mut diags) else {
             continue;
         };
         let (name, mut found) = resolver.load_instance(&doc, &mut diags);

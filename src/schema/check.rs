@@ -25,10 +25,13 @@ pub struct SchemaProblem {
     pub message: String,
 }
 
-/// Validators for the document and for each entity type.
+/// Validators for the document and, compiled on first need, for each entity type.
 pub struct SchemaChecker {
+    whole: Validator,
     top: Validator,
-    by_type: HashMap<String, Validator>,
+    defs: Value,
+    mapping: Map<String, Value>,
+    by_type: std::cell::RefCell<HashMap<String, std::rc::Rc<Validator>>>,
 }
 
 /// A YAML node as the JSON document editors validate (keys as strings).
@@ -74,6 +77,7 @@ fn span_at(root: &Node, pointer: &str) -> Span {
 impl SchemaChecker {
     /// Compiles the instance schema (as `ioc generate-schema` writes it).
     pub fn new(schema: &Value) -> Result<SchemaChecker, String> {
+        let whole = jsonschema::validator_for(schema).map_err(|e| e.to_string())?;
         let mut top_schema = schema.clone();
         // entities are checked one by one against their own type below
         if let Some(items) = top_schema.pointer_mut("/properties/entities/items") {
@@ -86,22 +90,34 @@ impl SchemaChecker {
             .and_then(Value::as_object)
             .cloned()
             .unwrap_or_default();
-        let mut by_type = HashMap::new();
-        for (ty, target) in mapping {
-            let Some(target) = target.as_str() else {
-                continue;
-            };
-            let sub = json!({"$ref": target, "$defs": defs});
-            let v = jsonschema::validator_for(&sub).map_err(|e| e.to_string())?;
-            by_type.insert(ty, v);
+        Ok(SchemaChecker {
+            whole,
+            top,
+            defs,
+            mapping,
+            by_type: std::cell::RefCell::default(),
+        })
+    }
+
+    /// The validator of one entity type (against its `$defs` target).
+    fn for_type(&self, ty: &str) -> Option<std::rc::Rc<Validator>> {
+        if let Some(v) = self.by_type.borrow().get(ty) {
+            return Some(v.clone());
         }
-        Ok(SchemaChecker { top, by_type })
+        let target = self.mapping.get(ty)?.as_str()?;
+        let sub = json!({"$ref": target, "$defs": self.defs});
+        let v = std::rc::Rc::new(jsonschema::validator_for(&sub).ok()?);
+        self.by_type.borrow_mut().insert(ty.to_string(), v.clone());
+        Some(v)
     }
 
     /// Every schema violation of a document.
     pub fn check(&self, root: &Node) -> Vec<SchemaProblem> {
         let doc = node_to_json(root);
         let mut out = Vec::new();
+        if self.whole.is_valid(&doc) {
+            return out;
+        }
         let mut push = |pointer: String, message: String| {
             // jsonschema's words for ibek's "type or Jinja string" fields say little
             let message = match message.strip_suffix(
@@ -124,7 +140,7 @@ impl SchemaChecker {
         if let Some(entities) = doc.get("entities").and_then(Value::as_array) {
             for (i, entity) in entities.iter().enumerate() {
                 let ty = entity.get("type").and_then(Value::as_str);
-                match ty.and_then(|t| self.by_type.get(t)) {
+                match ty.and_then(|t| self.for_type(t)) {
                     Some(v) => {
                         for e in v.iter_errors(entity) {
                             push(format!("/entities/{i}{}", e.instance_path()), e.to_string());
