@@ -400,3 +400,30 @@ fn do_wait_command_follows_ibek() {
     assert!(Path::new("/tmp/doWait_completed.txt").exists());
     h.join().unwrap();
 }
+
+#[test]
+fn undefined_macro_names_template_line_and_row() {
+    let tree = make_tree(
+        "ioc_name: x\ndescription: d\nentities:\n  - type: tempsim.Sensor\n    P: A\n    R: B\n",
+    );
+    let t = tree.root.join("support/tempsim/db/tempsim.template");
+    let text = fs_err::read_to_string(&t).unwrap();
+    fs_err::write(
+        &t,
+        text.replace("field(PREC, \"3\")", "field(PREC, \"$(DIGITS)\")"),
+    )
+    .unwrap();
+    let out = run_to_end(&tree, &softioc());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("runtime start failed in step `expand-db`"),
+        "{err}"
+    );
+    assert!(
+        err.contains("tempsim.template:9: undefined macro `DIGITS`"),
+        "{err}"
+    );
+    assert!(err.contains("(substitution row at "), "{err}");
+    assert!(err.contains("ioc.subst:"), "{err}");
+}
