@@ -10,6 +10,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 shared=${IOCFORGE_SHARED:-$root/../shared}
+[ -d "$shared/conformance" ] || shared=/work/shared
 "$root/.ci/setup"
 command -v hyperfine >/dev/null || apt-get install -y hyperfine >/dev/null
 rustup target add x86_64-unknown-linux-musl >/dev/null 2>&1 || true

@@ -46,11 +46,19 @@ pub fn epics_root() -> PathBuf {
     )
 }
 
-/// The shared conformance corpus next to the repository, if present.
+/// The shared conformance corpus: `$IOCFORGE_SHARED`, else `../shared` beside
+/// the repository, else `/work/shared` (where the workplace mounts it).
 pub fn shared() -> PathBuf {
-    let p =
-        std::env::var_os("IOCFORGE_SHARED").map_or_else(|| root().join("../shared"), PathBuf::from);
-    require(p, "the shared conformance corpus (../shared)")
+    let candidates = [
+        std::env::var_os("IOCFORGE_SHARED").map(PathBuf::from),
+        Some(root().join("../shared")),
+        Some(PathBuf::from("/work/shared")),
+    ];
+    let found = candidates.into_iter().flatten().find(|p| p.join("conformance").is_dir());
+    require(
+        found.unwrap_or_else(|| root().join("../shared")),
+        "the shared conformance corpus (../shared)",
+    )
 }
 
 /// The path of the iocforge binary under test.
