@@ -47,13 +47,19 @@ fn check_instance_schema(path: &str, defs: &[&str]) {
 
 #[test]
 fn epics_module_schema_is_current() {
-    check_instance_schema("schemas/epics.ioc.schema.json", &["support-defs/epics.ibek.support.yaml"]);
+    check_instance_schema(
+        "schemas/epics.ioc.schema.json",
+        &["support-defs/epics.ibek.support.yaml"],
+    );
 }
 
 #[test]
 fn example_instance_schema_is_current() {
     check_instance_schema(
         "examples/motion/ioc.schema.json",
-        &["support-defs/epics.ibek.support.yaml", "examples/motion/ibek-defs/motorsim.ibek.support.yaml"],
+        &[
+            "support-defs/epics.ibek.support.yaml",
+            "examples/motion/ibek-defs/motorsim.ibek.support.yaml",
+        ],
     );
 }

@@ -20,7 +20,7 @@ pub mod pyfmt;
 pub mod rewrite;
 
 use std::collections::HashMap;
-use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
+use std::sync::{Arc, LazyLock, Mutex};
 
 use indexmap::IndexMap;
 use minijinja::value::{Enumerator, Object, ObjectRepr, Rest, Value, ValueKind};
@@ -113,9 +113,7 @@ impl Default for Globals {
     }
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
+use objects::lock;
 
 impl Globals {
     /// Sets `ioc_yaml_file_name` (the stem of the first instance file).

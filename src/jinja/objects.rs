@@ -15,6 +15,11 @@ use minijinja::{Error, ErrorKind, State};
 
 use super::methods::list_method;
 
+/// Locks a mutex; a poisoned lock means a panic elsewhere already failed the run.
+pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// A Python `list`: shared by reference, mutable through its methods.
 #[derive(Default)]
 pub struct PyList {
@@ -37,10 +42,7 @@ impl PyList {
 
     /// Locks the items for reading or mutation.
     pub fn lock(&self) -> MutexGuard<'_, Vec<Value>> {
-        // a poisoned lock means a panic elsewhere already failed the run
-        self.items
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        lock(&self.items)
     }
 
     /// A copy of the current items.
@@ -114,9 +116,7 @@ impl PyDict {
 
     /// Locks the entries for reading or mutation.
     pub fn lock(&self) -> MutexGuard<'_, IndexMap<Value, Value>> {
-        self.items
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        lock(&self.items)
     }
 
     /// A copy of the current entries.

@@ -107,6 +107,36 @@ fn is_printable(c: char) -> bool {
     !matches!(c as u32, 0xAD | 0x200B..=0x200F | 0x2028..=0x202E | 0x2060..=0x206F | 0xFEFF | 0xE000..=0xF8FF)
 }
 
+/// A JSON string as Python's `json.dumps` writes it (`ensure_ascii=True`):
+/// printable ASCII as is, everything else escaped, characters beyond the BMP
+/// as a surrogate pair. `html_safe` also escapes `<`, `>`, `&` and `'`, as
+/// Jinja2's `tojson` does.
+pub fn write_json_str(out: &mut String, s: &str, html_safe: bool) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            '<' | '>' | '&' | '\'' if html_safe => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            ' '..='~' => out.push(c),
+            _ => {
+                let mut units = [0u16; 2];
+                for unit in c.encode_utf16(&mut units) {
+                    let _ = write!(out, "\\u{unit:04x}");
+                }
+            }
+        }
+    }
+    out.push('"');
+}
+
 /// Appends Python's `str()` of a value.
 pub fn write_str(out: &mut String, v: &Value) -> Result<(), Error> {
     match v.kind() {

@@ -174,6 +174,29 @@ impl Resolver<'_> {
         }
     }
 
+    /// `type` and `entity_enabled`, the fields every entity starts with.
+    fn base_fields(
+        input: &EntityInput,
+        ty: &str,
+        errors: &mut Vec<Diagnostic>,
+    ) -> IndexMap<String, Value> {
+        let mut fields: IndexMap<String, Value> = IndexMap::new();
+        fields.insert("type".into(), Value::from(ty));
+        let enabled = match input.fields.get("entity_enabled") {
+            None => true,
+            Some(v) => lax_bool(v).unwrap_or_else(|e| {
+                errors.push(Self::field_diag(
+                    input,
+                    "entity_enabled",
+                    format!("`entity_enabled` {}", e.0),
+                ));
+                true
+            }),
+        };
+        fields.insert("entity_enabled".into(), Value::from(enabled));
+        fields
+    }
+
     fn check_param(&self, input: &EntityInput, p: &Param, v: &Value) -> Result<Value, Diagnostic> {
         let bad = |msg: String| {
             let hint = match p.typ {
@@ -270,23 +293,7 @@ impl Resolver<'_> {
         model: Arc<EntityModel>,
     ) -> Result<Entity, Vec<Diagnostic>> {
         let mut errors = Vec::new();
-        let mut fields: IndexMap<String, Value> = IndexMap::new();
-        fields.insert("type".into(), Value::from(ty));
-        let enabled = match input.fields.get("entity_enabled") {
-            None => true,
-            Some(v) => match lax_bool(v) {
-                Ok(b) => b,
-                Err(e) => {
-                    errors.push(Self::field_diag(
-                        &input,
-                        "entity_enabled",
-                        format!("`entity_enabled` {}", e.0),
-                    ));
-                    true
-                }
-            },
-        };
-        fields.insert("entity_enabled".into(), Value::from(enabled));
+        let mut fields = Self::base_fields(&input, ty, &mut errors);
         for p in model.parameters.values() {
             match input.fields.get(&p.name) {
                 Some(v) => match self.check_param(&input, p, v) {
@@ -517,23 +524,7 @@ impl Resolver<'_> {
         kind: Kind,
     ) -> Result<Entity, Vec<Diagnostic>> {
         let mut errors = Vec::new();
-        let mut fields: IndexMap<String, Value> = IndexMap::new();
-        fields.insert("type".into(), Value::from(ty));
-        let enabled = match input.fields.get("entity_enabled") {
-            None => true,
-            Some(v) => match lax_bool(v) {
-                Ok(b) => b,
-                Err(e) => {
-                    errors.push(Self::field_diag(
-                        &input,
-                        "entity_enabled",
-                        format!("`entity_enabled` {}", e.0),
-                    ));
-                    true
-                }
-            },
-        };
-        fields.insert("entity_enabled".into(), Value::from(enabled));
+        let mut fields = Self::base_fields(&input, ty, &mut errors);
         let spec: &[(&str, &str, Option<Value>)] = match kind {
             Kind::Repeat => &[
                 ("values", "list|str", None),

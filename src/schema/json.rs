@@ -8,8 +8,6 @@
 //! (ASCII only, `\uXXXX` escapes, float `repr`), and [`pydantic_sort`]
 //! orders keys the way pydantic does before it hands the dict over.
 
-use std::fmt::Write as _;
-
 use indexmap::IndexMap;
 
 use crate::jinja::pyfmt::float_repr;
@@ -262,30 +260,8 @@ fn float_text(f: f64) -> String {
     }
 }
 
-/// A JSON string as `json.dumps` writes it with `ensure_ascii=True`: only
-/// printable ASCII is written as is; everything else is escaped, characters
-/// beyond the BMP as a UTF-16 surrogate pair.
 fn write_str(out: &mut String, s: &str) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            ' '..='~' => out.push(c),
-            _ => {
-                let mut units = [0u16; 2];
-                for unit in c.encode_utf16(&mut units) {
-                    let _ = write!(out, "\\u{unit:04x}");
-                }
-            }
-        }
-    }
-    out.push('"');
+    crate::jinja::pyfmt::write_json_str(out, s, false);
 }
 
 #[cfg(test)]

@@ -54,7 +54,10 @@ pub fn shared() -> PathBuf {
         Some(root().join("../shared")),
         Some(PathBuf::from("/work/shared")),
     ];
-    let found = candidates.into_iter().flatten().find(|p| p.join("conformance").is_dir());
+    let found = candidates
+        .into_iter()
+        .flatten()
+        .find(|p| p.join("conformance").is_dir());
     require(
         found.unwrap_or_else(|| root().join("../shared")),
         "the shared conformance corpus (../shared)",
