@@ -3,3 +3,7 @@
 fn main() -> std::process::ExitCode {
     iocforge::cli::main()
 }
+
+#[cfg(target_env = "musl")]
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
