@@ -43,7 +43,7 @@ peak_kb() { # median of 5 peak-RSS readings of a command run in $1
   echo "iocforge is the static musl release build. Machine: $(nproc) cores, $(uname -m)."
   echo "Regenerate with \`bench/generate/run.sh\`."
   echo
-  echo "| case | entities | ibek mean | iocforge mean | speed-up | ibek peak RSS | iocforge peak RSS |"
+  echo "| case | top-level entities | ibek mean | iocforge mean | speed-up | ibek peak RSS | iocforge peak RSS |"
   echo "|---|---|---|---|---|---|---|"
 } > "$work/results.md"
 
