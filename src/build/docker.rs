@@ -74,7 +74,7 @@ impl DockerEngine {
     /// The daemon the docker CLI would use.
     pub fn from_env() -> DockerEngine {
         DockerEngine {
-            host: std::env::var("DOCKER_HOST")
+            host: std::env::var(crate::env::DOCKER_HOST)
                 .ok()
                 .filter(|h| !h.is_empty())
                 .unwrap_or_else(|| DEFAULT_HOST.to_string()),

@@ -151,6 +151,24 @@ pub fn dockerfile(m: &Manifest, manifest_name: &str) -> String {
     out
 }
 
+/// The build context paths the Dockerfile copies from, in order, so a
+/// missing one is reported before the daemon sees the build.
+pub fn context_sources(m: &Manifest) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    out.extend(m.iocforge.iter().cloned());
+    out.extend(m.files.iter().map(|f| f.src.clone()));
+    if m.global_defs {
+        out.push(format!("{}/_ansible", m.ibek_support));
+    }
+    out.extend(
+        m.support
+            .iter()
+            .map(|s| format!("{}/{}", m.ibek_support, s.module)),
+    );
+    out.extend(m.ioc.iter().cloned());
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -215,6 +233,27 @@ runtime_extras: [/python, /venv]
         for stage in STAGES {
             assert!(text.contains(&format!(" AS {stage}\n")));
         }
+    }
+
+    #[test]
+    fn context_sources_are_every_copy_source() {
+        let m = parse_manifest(&SourceFile::from_text(
+            "m.yaml",
+            "images: {developer: d, runtime: r}\niocforge: bin/iocforge\nfiles: [{src: repos, dest: /repos}]\n\
+             global_defs: true\nsupport: [counter, {module: asyn}]\nioc: ioc\n",
+        ))
+        .unwrap();
+        assert_eq!(
+            context_sources(&m),
+            [
+                "bin/iocforge",
+                "repos",
+                "ibek-support/_ansible",
+                "ibek-support/counter",
+                "ibek-support/asyn",
+                "ioc"
+            ]
+        );
     }
 
     #[test]

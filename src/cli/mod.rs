@@ -6,6 +6,7 @@
 //! 2 usage errors and environment failures (I/O, missing tools).
 
 pub mod ioc;
+pub mod ioc_build;
 pub mod printer;
 pub mod runtime;
 pub mod support;
