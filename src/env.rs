@@ -32,6 +32,10 @@ pub const EPICS_DB_INCLUDE_PATH: &str = "EPICS_DB_INCLUDE_PATH";
 pub const IOCFORGE_APT_NO_SUDO: &str = "IOCFORGE_APT_NO_SUDO";
 /// Disable colour in diagnostics.
 pub const NO_COLOR: &str = "NO_COLOR";
+/// The IOC command `runtime start` execs, without the st.cmd argument.
+pub const IOCFORGE_IOC_COMMAND: &str = "IOCFORGE_IOC_COMMAND";
+/// Seconds `runtime start` pauses after a failure (default 10).
+pub const IOCFORGE_FAILURE_PAUSE: &str = "IOCFORGE_FAILURE_PAUSE";
 /// Hide progress bars.
 pub const IOCFORGE_NO_PROGRESS: &str = "IOCFORGE_NO_PROGRESS";
 

@@ -6,6 +6,7 @@
 
 pub mod build;
 pub mod cli;
+pub mod db;
 pub mod diag;
 pub mod env;
 pub mod jinja;

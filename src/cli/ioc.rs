@@ -38,6 +38,21 @@ pub enum IocCommand {
     BuildImage(super::ioc_build::BuildImageArgs),
     /// Produce the JSON schema of ioc.manifest.yaml files
     GenerateManifestSchema(super::ioc_build::ManifestSchemaArgs),
+    /// Wait for the devices of wait_list.yaml to accept connections
+    ///
+    /// For each `ibek.wait_ip` entry, connects to `address` (host:port) until it
+    /// answers, retrying while the connection is refused or the network is
+    /// unreachable, for up to `timeout` seconds (0: forever). Then writes
+    /// /tmp/doWait_completed.txt for other processes, as ibek does.
+    DoWait(DoWaitArgs),
+}
+
+/// Arguments of `ioc do-wait`.
+#[derive(Debug, Args)]
+pub struct DoWaitArgs {
+    /// The wait list [default: $EPICS_ROOT/runtime/wait_list.yaml]
+    #[arg(long)]
+    source: Option<PathBuf>,
 }
 
 /// Arguments of `ioc generate-schema`.
@@ -66,6 +81,10 @@ pub fn run(cmd: IocCommand) -> CmdResult {
         IocCommand::Dockerfile(a) => super::ioc_build::run_dockerfile(&a),
         IocCommand::BuildImage(a) => super::ioc_build::run_build_image(&a),
         IocCommand::GenerateManifestSchema(a) => super::ioc_build::run_manifest_schema(&a),
+        IocCommand::DoWait(a) => do_wait(
+            a.source
+                .unwrap_or_else(|| epics_root().join("runtime/wait_list.yaml")),
+        ),
     }
 }
 
@@ -130,4 +149,24 @@ pub fn write_schema(text: &str, output: Option<&Path>) -> CmdResult {
         Some(path) => fs_err::write(path, text)
             .map_err(|e| Failure::Env(format!("cannot write `{}`: {e}", path.display()))),
     }
+}
+
+fn do_wait(source: PathBuf) -> CmdResult {
+    use crate::runtime::wait;
+    let done = Path::new(wait::DONE_FILE);
+    if done.exists() {
+        let _ = fs_err::remove_file(done);
+    }
+    if source.is_file() {
+        let entries = wait::read_wait_list(&source).map_err(|e| Failure::Env(e.to_string()))?;
+        wait::wait_all(&entries, &mut |line| printer::info(&line))
+            .map_err(|e| Failure::Exit(1, e.to_string()))?;
+        printer::info("all 'wait' commands completed successfully");
+    } else {
+        printer::info(&format!(
+            "no wait list file found at {}, skipping wait commands",
+            source.display()
+        ));
+    }
+    fs_err::write(done, "").map_err(|e| Failure::Env(e.to_string()))
 }

@@ -5,8 +5,10 @@
 //! Exit codes: 0 success, 1 invalid input (YAML, definitions, templates),
 //! 2 usage errors and environment failures (I/O, missing tools).
 
+pub mod dev;
 pub mod ioc;
 pub mod ioc_build;
+pub mod msi;
 pub mod printer;
 pub mod runtime;
 pub mod support;
@@ -69,6 +71,11 @@ enum Command {
     /// Commands for working with support module definitions
     #[command(subcommand)]
     Support(support::SupportCommand),
+    /// EPICS msi: expand macros, includes and substitution files, exactly as msi 7.0 does
+    Msi(msi::MsiArgs),
+    /// Commands for working inside generic IOC developer containers
+    #[command(subcommand)]
+    Dev(dev::DevCommand),
 }
 
 /// Parses the arguments and runs the command.
@@ -89,6 +96,8 @@ pub fn main() -> ExitCode {
         Command::Runtime(cmd) => runtime::run(cmd),
         Command::Ioc(cmd) => ioc::run(cmd),
         Command::Support(cmd) => support::run(cmd),
+        Command::Msi(args) => return msi::run(args),
+        Command::Dev(cmd) => dev::run(cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -59,12 +59,18 @@ pub fn run(a: ValidateArgs) -> CmdResult {
             )));
         }
     }
-    let result = load_definitions(&definitions)
-        .and_then(|modules| generate(&a.instances, &modules, &GenerateOptions::from_env(false)));
-    let diags = match result {
-        Ok(_) => Diagnostics::default(),
+    let mut diags = match load_definitions(&definitions) {
         Err(d) => d,
+        Ok(modules) => {
+            let mut diags = match generate(&a.instances, &modules, &GenerateOptions::from_env(false)) {
+                Ok(_) => Diagnostics::default(),
+                Err(d) => d,
+            };
+            schema_warnings(&a.instances, &modules, &mut diags);
+            diags
+        }
     };
+    diags.0.sort_by_key(|d| d.severity == crate::diag::Severity::Warning);
     match a.format {
         Format::Json => {
             let doc = serde_json::json!({
@@ -88,7 +94,7 @@ pub fn run(a: ValidateArgs) -> CmdResult {
         }
         Format::Human => {
             if diags.has_errors() {
-                let n = diags.0.len();
+                let n = diags.0.iter().filter(|d| d.severity == crate::diag::Severity::Error).count();
                 printer::diagnostics(&diags);
                 let code = if diags.only_io() { 2 } else { 1 };
                 Err(Failure::Exit(
@@ -104,6 +110,7 @@ pub fn run(a: ValidateArgs) -> CmdResult {
                     ),
                 ))
             } else {
+                printer::diagnostics(&diags);
                 printer::info(&format!(
                     "{}: valid",
                     a.instances
@@ -114,6 +121,48 @@ pub fn run(a: ValidateArgs) -> CmdResult {
                 ));
                 Ok(())
             }
+        }
+    }
+}
+
+/// What the editors' JSON schema rejects though ibek accepts it (warnings).
+///
+/// A file with errors gets none: the errors say more.
+fn schema_warnings(
+    instances: &[PathBuf],
+    modules: &[crate::model::support::SupportModule],
+    diags: &mut Diagnostics,
+) {
+    let Ok(schema) = crate::schema::ioc_schema(modules) else {
+        return;
+    };
+    let Ok(checker) = crate::schema::check::SchemaChecker::new(&schema.to_serde()) else {
+        return;
+    };
+    for path in instances {
+        let has_errors = diags.0.iter().any(|d| {
+            d.severity == crate::diag::Severity::Error
+                && d.source.as_ref().is_some_and(|s| s.path == *path)
+        });
+        if has_errors {
+            continue;
+        }
+        let Ok((src, root)) = crate::runtime::generate::load_yaml(path) else {
+            continue;
+        };
+        for p in checker.check(&root) {
+            diags.push(
+                crate::diag::Diagnostic::error(
+                    &src,
+                    p.span,
+                    format!(
+                        "ibek accepts this, but the JSON schema that editors use rejects it: {}",
+                        p.message
+                    ),
+                )
+                .with_hint("write the value as the schema types it (e.g. 12, not \"12\" or true, for an int) so editors stop flagging it")
+                .warning(),
+            );
         }
     }
 }

@@ -546,13 +546,9 @@ fn negate(v: &Value) -> Res<Value> {
     }
 }
 
-/// A dict value from pairs; a repeated key keeps its first position and last value.
+/// A Python dict from pairs; a repeated key keeps its first position and last value.
 pub fn dict_from_pairs(pairs: Vec<(Value, Value)>) -> Value {
-    let mut map: indexmap::IndexMap<Value, Value> = indexmap::IndexMap::with_capacity(pairs.len());
-    for (k, v) in pairs {
-        map.insert(k, v);
-    }
-    Value::from_pairs(map)
+    super::objects::PyDict::new_value(pairs)
 }
 
 // ---------------------------------------------------------------------------

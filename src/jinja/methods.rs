@@ -9,8 +9,7 @@ use std::sync::Arc;
 use minijinja::value::{Kwargs, Value, ValueKind};
 use minijinja::{Error, ErrorKind, State};
 
-use super::literal::dict_from_pairs;
-use super::objects::PyList;
+use super::objects::{PyDict, PyList};
 use super::pyfmt::{py_str, str_format, type_name};
 
 fn attr_error(v: &Value, method: &str) -> Error {
@@ -565,9 +564,104 @@ pub fn list_method(list: &Arc<PyList>, method: &str, args: &[Value]) -> Result<V
     }
 }
 
-fn dict_method(map: &Value, method: &str, args: &[Value]) -> Result<Value, Error> {
+fn pairs_of(v: &Value) -> Result<Vec<(Value, Value)>, Error> {
+    if let Some(d) = v.downcast_object_ref::<PyDict>() {
+        return Ok(d.snapshot());
+    }
+    if v.kind() == ValueKind::Map && !v.is_tuple() {
+        return v
+            .try_iter()?
+            .map(|k| {
+                let val = v.get_item(&k)?;
+                Ok((k, val))
+            })
+            .collect();
+    }
+    let mut out = Vec::new();
+    for (i, item) in v.try_iter()?.enumerate() {
+        let parts: Vec<Value> = item.try_iter()?.collect();
+        if parts.len() != 2 {
+            return Err(arg_error(format!(
+                "dictionary update sequence element #{i} has length {}; 2 is required",
+                parts.len()
+            )));
+        }
+        let mut it = parts.into_iter();
+        out.push((it.next().unwrap_or_default(), it.next().unwrap_or_default()));
+    }
+    Ok(out)
+}
+
+fn tuple2(k: Value, v: Value) -> Value {
+    Value::from(minijinja::value::Tuple::from(vec![k, v]))
+}
+
+/// Python methods of `dict`, mutating in place.
+pub fn dict_method(dict: &Arc<PyDict>, method: &str, args: &[Value]) -> Result<Value, Error> {
+    let (pos, kwargs) = split_kwargs(args);
+    let key_error = |k: &Value| {
+        Error::new(
+            ErrorKind::InvalidOperation,
+            format!("KeyError: {}", super::pyfmt::py_repr(k).unwrap_or_default()),
+        )
+    };
+    Ok(match method {
+        "get" => {
+            let key = pos.first().cloned().unwrap_or_default();
+            dict.lock()
+                .get(&key)
+                .cloned()
+                .unwrap_or_else(|| pos.get(1).cloned().unwrap_or(Value::from(())))
+        }
+        "keys" => PyList::new_value(dict.lock().keys().cloned().collect()),
+        "values" => PyList::new_value(dict.lock().values().cloned().collect()),
+        "items" => PyList::new_value(dict.snapshot().into_iter().map(|(k, v)| tuple2(k, v)).collect()),
+        "copy" => PyDict::new_value(dict.snapshot()),
+        "update" => {
+            let mut new = Vec::new();
+            if let Some(other) = pos.first() {
+                new = pairs_of(other)?;
+            }
+            if let Some(kw) = &kwargs {
+                for k in kw.args() {
+                    new.push((Value::from(k), kw.get::<Value>(k)?));
+                }
+            }
+            let mut items = dict.lock();
+            for (k, v) in new {
+                items.insert(k, v);
+            }
+            Value::from(())
+        }
+        "setdefault" => {
+            let key = list_arg(pos, 0, method)?.clone();
+            let default = pos.get(1).cloned().unwrap_or(Value::from(()));
+            dict.lock().entry(key).or_insert(default).clone()
+        }
+        "pop" => {
+            let key = list_arg(pos, 0, method)?.clone();
+            match dict.lock().shift_remove(&key) {
+                Some(v) => v,
+                None => pos.get(1).cloned().ok_or_else(|| key_error(&key))?,
+            }
+        }
+        "popitem" => {
+            let (k, v) = dict
+                .lock()
+                .pop()
+                .ok_or_else(|| arg_error("popitem(): dictionary is empty"))?;
+            tuple2(k, v)
+        }
+        "clear" => {
+            dict.lock().clear();
+            Value::from(())
+        }
+        _ => return Err(attr_error(&PyDict::new_value([]), method)),
+    })
+}
+
+fn map_method(map: &Value, method: &str, args: &[Value]) -> Result<Value, Error> {
     let (pos, _) = split_kwargs(args);
-    let keys = || -> Result<Vec<Value>, Error> { Ok(map.try_iter()?.collect()) };
     Ok(match method {
         "get" => {
             let key = pos.first().cloned().unwrap_or_default();
@@ -578,31 +672,10 @@ fn dict_method(map: &Value, method: &str, args: &[Value]) -> Result<Value, Error
                 v
             }
         }
-        "keys" => PyList::new_value(keys()?),
-        "values" => PyList::new_value(
-            keys()?
-                .iter()
-                .map(|k| map.get_item(k).unwrap_or_default())
-                .collect(),
-        ),
-        "items" => PyList::new_value(
-            keys()?
-                .into_iter()
-                .map(|k| {
-                    let v = map.get_item(&k).unwrap_or_default();
-                    Value::from(minijinja::value::Tuple::from(vec![k, v]))
-                })
-                .collect(),
-        ),
-        "copy" => dict_from_pairs(
-            keys()?
-                .into_iter()
-                .map(|k| {
-                    let v = map.get_item(&k).unwrap_or_default();
-                    (k, v)
-                })
-                .collect(),
-        ),
+        "keys" => PyList::new_value(map.try_iter()?.collect()),
+        "values" => PyList::new_value(pairs_of(map)?.into_iter().map(|(_, v)| v).collect()),
+        "items" => PyList::new_value(pairs_of(map)?.into_iter().map(|(k, v)| tuple2(k, v)).collect()),
+        "copy" => PyDict::new_value(pairs_of(map)?),
         _ => return Err(attr_error(map, method)),
     })
 }
@@ -624,7 +697,7 @@ pub fn unknown_method(
         return str_method(s, method, args);
     }
     if value.kind() == ValueKind::Map && !value.is_tuple() {
-        return dict_method(value, method, args);
+        return map_method(value, method, args);
     }
     if matches!(value.kind(), ValueKind::Seq) {
         let (pos, _) = split_kwargs(args);

@@ -28,7 +28,7 @@ use minijinja::{Environment, Error, ErrorKind, State, UndefinedBehavior};
 use regex::Regex;
 
 pub use minijinja;
-pub use objects::{PyList, PyRange, Record};
+pub use objects::{PyDict, PyList, PyRange, Record};
 
 /// A template that failed to compile or render.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -424,6 +424,15 @@ impl Engine {
         env.add_function("__ifg_list", |items: Rest<Value>| {
             Ok::<_, Error>(PyList::new_value(items.0))
         });
+        env.add_function("__ifg_dict", |items: Rest<Value>| {
+            let pairs = items
+                .0
+                .chunks(2)
+                .map(|kv| (kv[0].clone(), kv.get(1).cloned().unwrap_or_default()))
+                .collect::<Vec<_>>();
+            Ok::<_, Error>(literal::dict_from_pairs(pairs))
+        });
+        env.add_function("dict", py_dict);
         env.add_function("range", py_range);
         env.add_global("env", Value::from_object(EnvMap));
         Engine {
@@ -553,6 +562,27 @@ impl Engine {
             None => Ok(Value::from(rendered)),
         }
     }
+}
+
+/// Jinja2's `dict(...)` global (Python's `dict`).
+fn py_dict(args: Rest<Value>) -> Result<Value, Error> {
+    let (pos, kwargs) = methods::split_kwargs(&args.0);
+    let mut pairs = match pos.first() {
+        Some(v) => literal::to_dict(v)
+            .map_err(|e| Error::new(ErrorKind::InvalidOperation, e.0))
+            .and_then(|d| {
+                d.downcast_object_ref::<PyDict>()
+                    .map(PyDict::snapshot)
+                    .ok_or_else(|| Error::new(ErrorKind::InvalidOperation, "dict() failed"))
+            })?,
+        None => Vec::new(),
+    };
+    if let Some(kw) = kwargs {
+        for k in kw.args() {
+            pairs.push((Value::from(k), kw.get::<Value>(k)?));
+        }
+    }
+    Ok(literal::dict_from_pairs(pairs))
 }
 
 fn py_range(args: Rest<Value>) -> Result<Value, Error> {

@@ -88,6 +88,77 @@ impl Object for PyList {
     }
 }
 
+/// A Python `dict`: insertion-ordered, shared by reference, mutable through its methods.
+#[derive(Default)]
+pub struct PyDict {
+    items: Mutex<IndexMap<Value, Value>>,
+}
+
+impl fmt::Debug for PyDict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.snapshot()).finish()
+    }
+}
+
+impl PyDict {
+    /// Wraps entries in a new dict value (a repeated key keeps its first position and last value).
+    pub fn new_value(pairs: impl IntoIterator<Item = (Value, Value)>) -> Value {
+        let mut map = IndexMap::new();
+        for (k, v) in pairs {
+            map.insert(k, v);
+        }
+        Value::from_object(PyDict {
+            items: Mutex::new(map),
+        })
+    }
+
+    /// Locks the entries for reading or mutation.
+    pub fn lock(&self) -> MutexGuard<'_, IndexMap<Value, Value>> {
+        self.items
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// A copy of the current entries.
+    pub fn snapshot(&self) -> Vec<(Value, Value)> {
+        self.lock()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
+}
+
+impl Object for PyDict {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Map
+    }
+
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        self.lock().get(key).cloned()
+    }
+
+    fn enumerate(self: &Arc<Self>) -> Enumerator {
+        Enumerator::Values(self.lock().keys().cloned().collect())
+    }
+
+    fn enumerator_len(self: &Arc<Self>) -> Option<usize> {
+        Some(self.lock().len())
+    }
+
+    fn is_true(self: &Arc<Self>) -> bool {
+        !self.lock().is_empty()
+    }
+
+    fn call_method(
+        self: &Arc<Self>,
+        _state: &mut State<'_, '_>,
+        method: &str,
+        args: &[Value],
+    ) -> Result<Value, Error> {
+        super::methods::dict_method(self, method, args)
+    }
+}
+
 /// Python's `range` object: iterable, indexable, printed as `range(0, 5)`.
 #[derive(Debug, Clone, Copy)]
 pub struct PyRange {

@@ -24,6 +24,7 @@ pub const HELPERS: &[&str] = &[
     "__ifg_pow",
     "__ifg_concat",
     "__ifg_list",
+    "__ifg_dict",
 ];
 
 /// Jinja2 prints nothing for `a if b` when `b` is false, even under
@@ -203,6 +204,15 @@ impl Rewriter<'_> {
             Expr::List(l) => {
                 let items: Vec<String> = l.items.iter().map(|i| self.emit(i)).collect();
                 Some(format!("__ifg_list({})", items.join(", ")))
+            }
+            Expr::Map(m) => {
+                let items: Vec<String> = m
+                    .keys
+                    .iter()
+                    .zip(&m.values)
+                    .map(|(k, v)| format!("{}, {}", self.emit(k), self.emit(v)))
+                    .collect();
+                Some(format!("__ifg_dict({})", items.join(", ")))
             }
             _ => None,
         }

@@ -29,6 +29,7 @@
 //!   short list of case-ignorable characters for the Greek final sigma.
 
 mod builtin;
+pub mod check;
 pub mod encode;
 mod enums;
 pub mod install;

@@ -106,3 +106,12 @@ pub fn first_difference(a: &[u8], b: &[u8]) -> String {
         b.ends_with('\n')
     )
 }
+
+/// A command running the reference msi 7.0.8.1 with its libraries.
+pub fn msi() -> std::process::Command {
+    let root = epics_root();
+    let bin = require(root.join("usr/bin/msi"), "the reference msi 7.0.8.1");
+    let mut cmd = std::process::Command::new(bin);
+    cmd.env("LD_LIBRARY_PATH", root.join("usr/lib"));
+    cmd
+}

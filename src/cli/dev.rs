@@ -1,0 +1,68 @@
+//! `iocforge dev ...`: commands for working inside a generic IOC developer container.
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+
+use super::runtime::epics_root;
+use super::{printer, CmdResult, Failure};
+
+/// The `dev` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum DevCommand {
+    /// Symlink an IOC instance's config folder into $EPICS_ROOT/ioc/config
+    ///
+    /// e.g. `iocforge dev instance /workspaces/bl01t/services/bl01t-ea-test-01`
+    /// links /epics/ioc/config to .../bl01t-ea-test-01/config, so that edits
+    /// are live and stay under version control.
+    Instance(InstanceArgs),
+}
+
+/// Arguments of `dev instance`.
+#[derive(Debug, Args)]
+pub struct InstanceArgs {
+    /// The IOC instance folder (holding `config/`)
+    instance: PathBuf,
+}
+
+/// Runs a `dev` subcommand.
+pub fn run(cmd: DevCommand) -> CmdResult {
+    match cmd {
+        DevCommand::Instance(a) => instance(&a.instance),
+    }
+}
+
+fn instance(instance: &std::path::Path) -> CmdResult {
+    if !instance.is_dir() {
+        return Err(Failure::Env(format!(
+            "invalid value for INSTANCE: directory `{}` does not exist",
+            instance.display()
+        )));
+    }
+    let instance = fs_err::canonicalize(instance).map_err(|e| Failure::Env(e.to_string()))?;
+    let ioc =
+        std::env::var_os(crate::env::IOC).map_or_else(|| epics_root().join("ioc"), PathBuf::from);
+    if !ioc.is_dir() {
+        return Err(Failure::Exit(
+            1,
+            format!("could not find ioc folder {}", ioc.display()),
+        ));
+    }
+    let link = ioc.join("config");
+    let target = instance.join("config");
+    if link
+        .symlink_metadata()
+        .is_ok_and(|m| m.file_type().is_symlink())
+    {
+        fs_err::remove_file(&link).map_err(|e| Failure::Env(e.to_string()))?;
+    } else if link.exists() {
+        fs_err::remove_dir_all(&link).map_err(|e| Failure::Env(e.to_string()))?;
+    }
+    printer::info(&format!(
+        "symlinking {} to {}",
+        target.display(),
+        link.display()
+    ));
+    std::os::unix::fs::symlink(&target, &link)
+        .map_err(|e| Failure::Env(format!("cannot link {}: {e}", link.display())))
+}
