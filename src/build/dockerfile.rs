@@ -66,11 +66,12 @@ pub fn dockerfile(m: &Manifest, manifest_name: &str) -> String {
         "# Stages: developer (support modules and the IOC are built) -> runtime_prep\n\
          # (runtime assets are extracted) -> runtime (the image that runs the IOC).\n\n",
     );
-    let _ = writeln!(out, "ARG DEVELOPER={}", arg_value(&m.developer));
-    let _ = writeln!(out, "ARG RUNTIME={}", arg_value(&m.runtime));
+    // the build arguments first: the image names may refer to them
     for (name, value) in &m.build_args {
         let _ = writeln!(out, "ARG {name}={}", arg_value(value));
     }
+    let _ = writeln!(out, "ARG DEVELOPER={}", arg_value(&m.developer));
+    let _ = writeln!(out, "ARG RUNTIME={}", arg_value(&m.runtime));
     out.push('\n');
 
     banner(&mut out, "developer stage");
@@ -133,12 +134,17 @@ pub fn dockerfile(m: &Manifest, manifest_name: &str) -> String {
 
     banner(&mut out, "runtime stage");
     out.push_str("FROM ${RUNTIME} AS runtime\n\n");
-    let _ = write!(
-        out,
-        "COPY --from=runtime_prep {ASSETS} /\n\
-         COPY --from=developer {IOCFORGE_IN_IMAGE} {IOCFORGE_IN_IMAGE}\n\n\
-         # the apt_runtime packages the support builds recorded\n\
-         RUN iocforge support apt-install-runtime-packages\n"
+    let _ = writeln!(out, "COPY --from=runtime_prep {ASSETS} /");
+    if m.iocforge.is_some() {
+        // the runtime image has the iocforge of its own base otherwise
+        let _ = writeln!(
+            out,
+            "COPY --from=developer {IOCFORGE_IN_IMAGE} {IOCFORGE_IN_IMAGE}"
+        );
+    }
+    out.push_str(
+        "\n# the apt_runtime packages the support builds recorded\n\
+         RUN iocforge support apt-install-runtime-packages\n",
     );
     if !m.runtime_apt_packages.is_empty() {
         out.push('\n');
