@@ -13,6 +13,8 @@
 //!    network and loopback only, and caget reads its PVs.
 //!
 //! Run by `.ci/run` after `.ci/setup` has started dockerd: never skipped.
+// the timings of this long test go to stderr (`cargo test -- --nocapture`)
+#![allow(clippy::print_stderr)]
 
 mod common;
 

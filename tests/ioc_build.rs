@@ -44,12 +44,10 @@ impl Tree {
         let root = fs_err::canonicalize(dir.path()).unwrap().join("epics");
         let t = Tree { _dir: dir, root };
         let appimage = common::epics_root();
-        for tool in ["softIoc"] {
-            t.copy(
-                &appimage.join("usr/bin").join(tool),
-                &format!("epics-base/bin/linux-x86_64/{tool}"),
-            );
-        }
+        t.copy(
+            &appimage.join("usr/bin/softIoc"),
+            "epics-base/bin/linux-x86_64/softIoc",
+        );
         for lib in fs_err::read_dir(appimage.join("usr/lib")).unwrap() {
             let lib = lib.unwrap();
             let name = lib.file_name().to_string_lossy().into_owned();
