@@ -18,6 +18,11 @@ pub const EPICS_HOST_ARCH: &str = "EPICS_HOST_ARCH";
 /// Target architecture of support builds (`linux-x86_64`, `RTEMS-beatnik`);
 /// ibek-support's `is_linux` / `is_rtems` come from it.
 pub const EPICS_TARGET_ARCH: &str = "EPICS_TARGET_ARCH";
+/// EPICS base (`$EPICS_ROOT/epics-base`); `ioc build` compiles against it
+/// when it has a build system, else launches its softIoc.
+pub const EPICS_BASE: &str = "EPICS_BASE";
+/// The Docker daemon `ioc build-image` talks to (`unix:///var/run/docker.sock` by default).
+pub const DOCKER_HOST: &str = "DOCKER_HOST";
 /// Set to `true` to skip waiting for devices at start.
 pub const IBEK_DO_WAIT_DISABLE: &str = "IBEK_DO_WAIT_DISABLE";
 /// Template search path for database expansion (msi's `EPICS_DB_INCLUDE_PATH`).

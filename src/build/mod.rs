@@ -9,11 +9,25 @@
 //! file edits (`patch.rs`, `release.rs`); `stamp.rs` records what was built.
 //! Every `/epics/...` path of the roles is under [`BuildEnv::epics_root`], so
 //! a whole build can run in a temporary tree.
+//!
+//! Images: `manifest.rs` reads `ioc.manifest.yaml`, `dockerfile.rs` makes the
+//! generic IOC Dockerfile of it (pure), `context.rs` archives the build
+//! context (`.dockerignore` honoured), `image.rs` reads a build's stream and
+//! `docker.rs` talks to the daemon (bollard, the only async code).
+//! `ioc_build.rs` builds the generic IOC inside the image and `assets.rs`
+//! extracts its runtime files.
 
 pub mod apt;
+pub mod assets;
 pub mod command;
+pub mod context;
+pub mod docker;
+pub mod dockerfile;
 pub mod executor;
+pub mod image;
 pub mod install;
+pub mod ioc_build;
+pub mod manifest;
 pub mod patch;
 pub mod plan;
 pub mod release;

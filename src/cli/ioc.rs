@@ -28,6 +28,16 @@ pub enum IocCommand {
     /// runtime.yaml; every template is rendered, so Jinja errors, undefined
     /// names, counters and database args are checked too.
     Validate(super::validate::ValidateArgs),
+    /// Build the generic IOC from the support modules built before it (replaces `ansible.sh ioc`)
+    Build(super::ioc_build::IocBuildArgs),
+    /// Move the runtime assets of an EPICS installation into a new tree for the runtime stage
+    ExtractRuntimeAssets(super::ioc_build::ExtractArgs),
+    /// Write the multi-stage Dockerfile of a generic IOC manifest (ioc.manifest.yaml)
+    Dockerfile(super::ioc_build::DockerfileArgs),
+    /// Build a generic IOC image through the Docker Engine API
+    BuildImage(super::ioc_build::BuildImageArgs),
+    /// Produce the JSON schema of ioc.manifest.yaml files
+    GenerateManifestSchema(super::ioc_build::ManifestSchemaArgs),
     /// Wait for the devices of wait_list.yaml to accept connections
     ///
     /// For each `ibek.wait_ip` entry, connects to `address` (host:port) until it
@@ -66,6 +76,11 @@ pub fn run(cmd: IocCommand) -> CmdResult {
     match cmd {
         IocCommand::GenerateSchema(a) => generate_schema(&a),
         IocCommand::Validate(a) => super::validate::run(a),
+        IocCommand::Build(a) => super::ioc_build::run_ioc_build(&a),
+        IocCommand::ExtractRuntimeAssets(a) => super::ioc_build::run_extract(&a),
+        IocCommand::Dockerfile(a) => super::ioc_build::run_dockerfile(&a),
+        IocCommand::BuildImage(a) => super::ioc_build::run_build_image(&a),
+        IocCommand::GenerateManifestSchema(a) => super::ioc_build::run_manifest_schema(&a),
         IocCommand::DoWait(a) => do_wait(
             a.source
                 .unwrap_or_else(|| epics_root().join("runtime/wait_list.yaml")),

@@ -7,6 +7,7 @@
 
 pub mod dev;
 pub mod ioc;
+pub mod ioc_build;
 pub mod msi;
 pub mod printer;
 pub mod runtime;
