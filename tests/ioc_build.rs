@@ -152,6 +152,16 @@ fn db_only_ioc_on_a_prebuilt_base_is_a_soft_ioc_launcher_that_runs() {
     let direct = t.run(&["ioc", "generate-schema"], None);
     assert_eq!(schema, String::from_utf8_lossy(&direct.stdout));
     assert!(schema.contains("counter.Counter"));
+    // iocforge's own epics module is installed alongside
+    assert!(
+        schema.contains("epics.dbpf"),
+        "the built-in epics definitions are in the schema"
+    );
+    assert_eq!(
+        t.read("ibek-defs/epics.ibek.support.yaml"),
+        fs_err::read_to_string(common::root().join("support-defs/epics.ibek.support.yaml"))
+            .unwrap()
+    );
 
     // the launcher and the dbd: softIoc.dbd, then counter.dbd
     let dbd = t.read("ioc/dbd/ioc.dbd");
@@ -301,12 +311,14 @@ fn an_existing_ioc_source_is_kept_and_global_defs_are_linked() {
 }
 
 #[test]
-fn no_definitions_is_an_error() {
+fn without_support_modules_the_schema_has_the_epics_module() {
     let t = Tree::new();
     fs_err::remove_file(t.root.join("ibek-defs/counter.ibek.support.yaml")).unwrap();
     let out = t.run(&["ioc", "build"], None);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("no support definitions (*ibek.support.yaml) in"));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let schema = t.read("ibek-defs/ioc.schema.json");
+    assert!(schema.contains("epics.dbpf"));
+    assert!(!schema.contains("counter.Counter"));
 }
 
 #[test]

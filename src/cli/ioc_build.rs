@@ -276,6 +276,25 @@ fn link_global_defs(dir: &Path, ibek_defs: &Path) -> CmdResult {
     Ok(())
 }
 
+/// The project's own `epics` support module (support-defs/), built into the binary.
+pub const EPICS_DEFS: &str = include_str!("../../support-defs/epics.ibek.support.yaml");
+
+/// Installs the built-in `epics` definitions unless ibek-defs already has an
+/// `epics.ibek.support.yaml` (from ibek-support's global definitions).
+fn install_epics_defs(ibek_defs: &Path) -> CmdResult {
+    let target = ibek_defs.join("epics.ibek.support.yaml");
+    if fs_err::symlink_metadata(&target).is_ok() {
+        return Ok(());
+    }
+    fs_err::create_dir_all(ibek_defs).map_err(|e| env_failure(&e))?;
+    fs_err::write(&target, EPICS_DEFS).map_err(|e| env_failure(&e))?;
+    printer::info(&format!(
+        "[ioc] installed iocforge's epics definitions as {}",
+        target.display()
+    ));
+    Ok(())
+}
+
 fn write_ioc_schema(ibek_defs: &Path) -> CmdResult {
     let definitions = ibek_defs_in(ibek_defs);
     if definitions.is_empty() {
@@ -366,6 +385,7 @@ pub fn run_ioc_build(a: &IocBuildArgs) -> CmdResult {
     if let Some(dir) = &a.global_defs {
         link_global_defs(dir, &ibek_defs)?;
     }
+    install_epics_defs(&ibek_defs)?;
     write_ioc_schema(&ibek_defs)?;
     if instantiate_skeleton(&ioc_env).map_err(|e| ioc_build_failure(&e))? {
         printer::info(&format!(
