@@ -373,7 +373,8 @@ fn generic_ioc_image_builds_and_serves_its_pvs() {
         std::thread::sleep(Duration::from_millis(500));
     };
     assert_eq!(name_pv, "hello-iocforge", "log:\n{}", logs());
-    assert_eq!(caget("E2E:LIMIT").as_deref(), Some("50"));
+    // set to 50 by the instance, then to 60 by a post-iocInit dbpf of the epics module
+    assert_eq!(caget("E2E:LIMIT").as_deref(), Some("60"));
     let first: f64 = caget("E2E:COUNT").unwrap().parse().unwrap();
     std::thread::sleep(Duration::from_millis(2200));
     let second: f64 = caget("E2E:COUNT").unwrap().parse().unwrap();
