@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use crate::diag::{closest, Diagnostic, Diagnostics};
 use crate::model::reader::{MapReader, Sink};
-use crate::source::{parse, Node, NodeKind, SourceFile, Span};
+use crate::source::{Node, NodeKind, SourceFile, Span};
 
 /// A string as written, with where it was written.
 #[derive(Debug, Clone, PartialEq)]
@@ -224,7 +224,15 @@ pub const INSTALL_FIELDS: &[&str] = &[
 pub fn load_install(path: &Path) -> Result<InstallFile, Diagnostics> {
     let source = SourceFile::read(path).map_err(|e| {
         Diagnostics::from(
-            Diagnostic::plain(None, format!("cannot read `{}`: {e}", path.display())).io(),
+            Diagnostic::plain(
+                None,
+                format!(
+                    "cannot read `{}`: {}",
+                    path.display(),
+                    crate::source::io_reason(&e)
+                ),
+            )
+            .io(),
         )
     })?;
     parse_install(&source)
@@ -232,11 +240,7 @@ pub fn load_install(path: &Path) -> Result<InstallFile, Diagnostics> {
 
 /// Checks an install.yml already in memory.
 pub fn parse_install(source: &Arc<SourceFile>) -> Result<InstallFile, Diagnostics> {
-    let root = parse(&source.text).map_err(|e| {
-        let mut d = Diagnostic::error(source, e.span, e.message);
-        d.hint = e.hint;
-        Diagnostics::from(d)
-    })?;
+    let root = crate::source::parse_source(source).map_err(Diagnostics::from)?;
     let mut diags = Diagnostics::default();
     let file = read_install(&root, source, &mut diags);
     match file {

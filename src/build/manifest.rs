@@ -15,7 +15,7 @@ use std::sync::Arc;
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::model::reader::{MapReader, Sink};
 use crate::schema::Json;
-use crate::source::{parse, Node, NodeKind, SourceFile};
+use crate::source::{Node, NodeKind, SourceFile};
 
 /// The file name `ioc build-image` and `ioc dockerfile` look for by default.
 pub const MANIFEST_FILE: &str = "ioc.manifest.yaml";
@@ -91,7 +91,15 @@ const FIELDS: &[&str] = &[
 pub fn load_manifest(path: &Path) -> Result<Manifest, Diagnostics> {
     let source = SourceFile::read(path).map_err(|e| {
         Diagnostics::from(
-            Diagnostic::plain(None, format!("cannot read `{}`: {e}", path.display())).io(),
+            Diagnostic::plain(
+                None,
+                format!(
+                    "cannot read `{}`: {}",
+                    path.display(),
+                    crate::source::io_reason(&e)
+                ),
+            )
+            .io(),
         )
     })?;
     parse_manifest(&source)
@@ -99,11 +107,7 @@ pub fn load_manifest(path: &Path) -> Result<Manifest, Diagnostics> {
 
 /// Parses and checks manifest text.
 pub fn parse_manifest(source: &Arc<SourceFile>) -> Result<Manifest, Diagnostics> {
-    let root = parse(&source.text).map_err(|e| {
-        let mut d = Diagnostic::error(source, e.span, e.message);
-        d.hint = e.hint;
-        Diagnostics::from(d)
-    })?;
+    let root = crate::source::parse_source(source).map_err(Diagnostics::from)?;
     let mut diags = Diagnostics::default();
     let manifest = {
         let mut sink = Sink {

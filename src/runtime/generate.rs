@@ -56,35 +56,7 @@ pub struct Generated {
     pub ioc_name: String,
 }
 
-/// Reads a YAML file into a node tree, with a diagnostic on failure.
-pub fn load_yaml(path: &Path) -> Result<(Arc<SourceFile>, source::Node), Diagnostic> {
-    let src = SourceFile::read(path).map_err(|e| {
-        Diagnostic::plain(
-            None,
-            format!("cannot read `{}`: {}", path.display(), io_reason(&e)),
-        )
-        .with_hint("check the path")
-        .io()
-    })?;
-    let root = source::parse(&src.text).map_err(|e| {
-        let mut d = Diagnostic::error(&src, e.span, e.message.clone());
-        d.hint.clone_from(&e.hint);
-        d
-    })?;
-    Ok((src, root))
-}
-
-/// The reason of an I/O error without the path `fs_err` adds.
-pub fn io_reason(e: &std::io::Error) -> String {
-    match e.kind() {
-        std::io::ErrorKind::NotFound => "no such file or directory".into(),
-        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
-        _ => e
-            .get_ref()
-            .and_then(|inner| inner.source())
-            .map_or_else(|| e.to_string(), ToString::to_string),
-    }
-}
+pub use crate::source::{io_reason, load_yaml};
 
 /// Reads all definition files; every problem of every file is reported.
 pub fn load_definitions(paths: &[PathBuf]) -> Result<Vec<SupportModule>, Diagnostics> {

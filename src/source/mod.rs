@@ -18,6 +18,43 @@ use indexmap::IndexMap;
 
 pub use yaml::{parse, YamlError};
 
+use crate::diag::Diagnostic;
+
+/// Parses a source's YAML, with a diagnostic pointing at the problem.
+pub fn parse_source(src: &Arc<SourceFile>) -> Result<Node, Diagnostic> {
+    parse(&src.text).map_err(|e| {
+        let mut d = Diagnostic::error(src, e.span, e.message.clone());
+        d.hint.clone_from(&e.hint);
+        d
+    })
+}
+
+/// Reads and parses a YAML file; an unreadable file is an environment failure.
+pub fn load_yaml(path: &Path) -> Result<(Arc<SourceFile>, Node), Diagnostic> {
+    let src = SourceFile::read(path).map_err(|e| {
+        Diagnostic::plain(
+            None,
+            format!("cannot read `{}`: {}", path.display(), io_reason(&e)),
+        )
+        .with_hint("check the path")
+        .io()
+    })?;
+    let root = parse_source(&src)?;
+    Ok((src, root))
+}
+
+/// The reason of an I/O error without the path `fs_err` adds.
+pub fn io_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file or directory".into(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        _ => e
+            .get_ref()
+            .and_then(|inner| inner.source())
+            .map_or_else(|| e.to_string(), ToString::to_string),
+    }
+}
+
 /// A file read into memory, shared by every node and diagnostic that points into it.
 #[derive(Debug)]
 pub struct SourceFile {
