@@ -16,4 +16,5 @@ pub mod render;
 pub mod resolve;
 pub mod runtime;
 pub mod schema;
+pub mod services;
 pub mod source;

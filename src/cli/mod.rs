@@ -11,6 +11,7 @@ pub mod ioc_build;
 pub mod msi;
 pub mod printer;
 pub mod runtime;
+pub mod services;
 pub mod support;
 pub mod support_build;
 pub mod validate;
@@ -76,6 +77,9 @@ enum Command {
     /// Commands for working inside generic IOC developer containers
     #[command(subcommand)]
     Dev(dev::DevCommand),
+    /// Commands over a services repository: list services, see which changed
+    #[command(subcommand)]
+    Services(services::ServicesCommand),
 }
 
 /// Parses the arguments and runs the command.
@@ -98,6 +102,7 @@ pub fn main() -> ExitCode {
         Command::Support(cmd) => support::run(cmd),
         Command::Msi(args) => return msi::run(args),
         Command::Dev(cmd) => dev::run(cmd),
+        Command::Services(cmd) => services::run(cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

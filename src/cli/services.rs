@@ -1,0 +1,217 @@
+//! `iocforge services ...`: commands over a whole services repository.
+//!
+//! Parses flags and prints; the work is in `crate::services`.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand, ValueEnum};
+use serde_json::json;
+
+use super::{printer, CmdResult, Failure};
+use crate::services::changed::{changed_between, Until};
+use crate::services::digest::digest_repo;
+use crate::services::repo::load;
+use crate::services::ServicesError;
+
+/// Commands over a services repository (one Helm chart per IOC instance)
+#[derive(Debug, Subcommand)]
+pub enum ServicesCommand {
+    /// List every service: kind, image, chart and dependency versions
+    #[command(after_long_help = "\
+Exit codes: 0 listed, 1 invalid repository files, 2 usage or I/O error.
+
+Examples:
+  iocforge services list
+  iocforge services list ../p47-services --format json")]
+    List(ListArgs),
+    /// The services whose deployment differs between two commits
+    ///
+    /// A service's inputs are everything that reaches what Kubernetes
+    /// receives for it: its folder with symlinks followed, the shared
+    /// services/values.yaml, its chart dependencies and their versions, its
+    /// config files and its image. YAML values count by content, not by
+    /// comments or layout. Commits are read with git, never checked out.
+    #[command(after_long_help = "\
+Exit codes: 0 compared (whether or not anything changed), 1 invalid repository
+files, 2 usage error, unknown revision or I/O error.
+
+Examples:
+  iocforge services changed --since origin/main
+  iocforge services changed --since v1.0 --until v1.1 --format json")]
+    Changed(ChangedArgs),
+}
+
+/// How results are printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Aligned columns for people
+    Table,
+    /// One JSON array on stdout
+    Json,
+}
+
+/// Arguments of `services list`.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// The services repository (the folder holding `services/`)
+    #[arg(default_value = ".")]
+    repo: PathBuf,
+    /// How to print the list
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+}
+
+/// Arguments of `services changed`.
+#[derive(Debug, Args)]
+pub struct ChangedArgs {
+    /// The services repository (the top of a git work tree holding `services/`)
+    #[arg(default_value = ".")]
+    repo: PathBuf,
+    /// The earlier commit (a commit, tag or branch)
+    #[arg(long, value_name = "REF")]
+    since: String,
+    /// The later commit [default: the work tree, as git would commit it]
+    #[arg(long, value_name = "REF")]
+    until: Option<String>,
+    /// How to print the result
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+}
+
+/// Runs a `services` command.
+pub fn run(cmd: ServicesCommand) -> CmdResult {
+    match cmd {
+        ServicesCommand::List(a) => list(&a),
+        ServicesCommand::Changed(a) => changed(&a),
+    }
+}
+
+fn failure(e: ServicesError) -> Failure {
+    match e {
+        ServicesError::Invalid(d) => Failure::Invalid(d),
+        ServicesError::NoServices(_) => Failure::Exit(
+            1,
+            format!("{e}\n\nhint: pass the folder that holds `services/` (the repository's top)"),
+        ),
+        other => Failure::Env(other.to_string()),
+    }
+}
+
+fn list(a: &ListArgs) -> CmdResult {
+    let repo = load(&a.repo, None).map_err(failure)?;
+    let digests = digest_repo(&repo).map_err(failure)?;
+    match a.format {
+        Format::Json => {
+            let items: Vec<_> = repo
+                .services
+                .iter()
+                .map(|s| {
+                    json!({
+                        "name": s.name,
+                        "kind": s.kind.as_str(),
+                        "image": s.image,
+                        "chart": {"name": s.chart_name, "version": s.chart_version},
+                        "dependencies": s.dependencies.iter().map(|d| json!({
+                            "name": d.name,
+                            "version": d.version,
+                            "repository": d.repository,
+                            "alias": d.alias,
+                        })).collect::<Vec<_>>(),
+                        "digest": digests.get(&s.name).map(|d| d.digest.clone()),
+                    })
+                })
+                .collect();
+            printer::data(&format!("{}\n", pretty(&json!(items))));
+        }
+        Format::Table => {
+            let mut rows = vec![[
+                "NAME".to_string(),
+                "KIND".into(),
+                "IMAGE".into(),
+                "CHART".into(),
+                "DEPENDENCIES".into(),
+            ]];
+            for s in &repo.services {
+                let deps: Vec<String> = s
+                    .dependencies
+                    .iter()
+                    .map(|d| format!("{} {}", d.name, d.version.as_deref().unwrap_or("*")))
+                    .collect();
+                rows.push([
+                    s.name.clone(),
+                    s.kind.as_str().into(),
+                    s.image.clone().unwrap_or_else(|| "-".into()),
+                    format!(
+                        "{} {}",
+                        s.chart_name,
+                        s.chart_version.as_deref().unwrap_or("")
+                    ),
+                    if deps.is_empty() {
+                        "-".into()
+                    } else {
+                        deps.join(", ")
+                    },
+                ]);
+            }
+            printer::data(&table(&rows));
+        }
+    }
+    Ok(())
+}
+
+fn changed(a: &ChangedArgs) -> CmdResult {
+    let until = a.until.clone().map_or(Until::WorkTree, Until::Rev);
+    let changes = changed_between(&a.repo, &a.since, &until).map_err(failure)?;
+    match a.format {
+        Format::Json => {
+            let items: Vec<_> = changes
+                .iter()
+                .map(|c| json!({"name": c.name, "status": c.status.as_str(), "reasons": c.reasons}))
+                .collect();
+            printer::data(&format!("{}\n", pretty(&json!(items))));
+        }
+        Format::Table => {
+            if changes.is_empty() {
+                printer::info("no service changed");
+                return Ok(());
+            }
+            let mut rows = vec![["STATUS".to_string(), "NAME".into(), "REASONS".into()]];
+            for c in &changes {
+                rows.push([
+                    c.status.as_str().into(),
+                    c.name.clone(),
+                    c.reasons.join("; "),
+                ]);
+            }
+            printer::data(&table(&rows));
+        }
+    }
+    Ok(())
+}
+
+fn pretty(v: &serde_json::Value) -> String {
+    serde_json::to_string_pretty(v).unwrap_or_default()
+}
+
+/// Left-aligned columns, two spaces apart; the last column is not padded.
+fn table<const N: usize>(rows: &[[String; N]]) -> String {
+    let mut widths = [0usize; N];
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for row in rows {
+        for (i, cell) in row.iter().enumerate() {
+            if i + 1 == N {
+                out.push_str(cell);
+            } else {
+                let _ = write!(out, "{cell:<width$}  ", width = widths[i]);
+            }
+        }
+        out.push('\n');
+    }
+    out
+}

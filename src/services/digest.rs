@@ -1,0 +1,269 @@
+//! A service's inputs: everything that reaches what Kubernetes receives for it.
+//!
+//! Each service becomes a sorted map of named inputs, each with a SHA-256:
+//!
+//! - `chart`: `Chart.yaml`'s content without `dependencies` (canonical YAML);
+//! - `dependency NAME`: the dependency entry (version, repository, alias, ...),
+//!   and for a `file://` dependency the content of that chart folder too;
+//! - `values`: the service's `values.yaml` (canonical YAML);
+//! - `shared-values`: the shared `services/values.yaml`, restricted to the top-level
+//!   keys this service can read: `global`, the names and aliases of its
+//!   dependencies, the keys its own values set, and every key whose name
+//!   appears in the text of its templates;
+//! - `image`: the container image its layered values name;
+//! - `file PATH`: every other file of the folder (symlinks followed, so a shared template
+//!   counts for every service linking to it), by its exact bytes: config files
+//!   and templates reach Kubernetes verbatim (the ConfigMap, the manifests).
+//!
+//! The service's digest is the SHA-256 of `name<TAB>sha256<LF>` lines in
+//! byte order of the names. Nothing machine-specific enters: paths are
+//! relative with `/`, file modes and times do not count, YAML is compared by
+//! [`canonical`](super::canonical) text. A symlink leaving the repository
+//! counts by its target's text, never by the file it reaches on this machine.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use super::canonical::{canonical, canonical_subset};
+use super::repo::{Service, ServicesRepo};
+use super::ServicesError;
+
+/// One input of a service.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Input {
+    /// SHA-256 (hex) of the whole input.
+    pub sha256: String,
+    /// SHA-256 of the input without its `note`, to tell a version-only change.
+    pub base: String,
+    /// A short readable value (a dependency's version, the image), for reasons.
+    pub note: Option<String>,
+}
+
+/// The inputs of one service and their combined digest.
+#[derive(Debug, Clone)]
+pub struct ServiceDigest {
+    /// The inputs by name.
+    pub inputs: BTreeMap<String, Input>,
+    /// SHA-256 over all inputs.
+    pub digest: String,
+}
+
+/// Digests every service of a repository.
+pub fn digest_repo(repo: &ServicesRepo) -> Result<BTreeMap<String, ServiceDigest>, ServicesError> {
+    let root = canonical_root(&repo.root)?;
+    let mut out = BTreeMap::new();
+    for service in &repo.services {
+        out.insert(service.name.clone(), digest_service(repo, &root, service)?);
+    }
+    Ok(out)
+}
+
+fn canonical_root(root: &Path) -> Result<PathBuf, ServicesError> {
+    fs_err::canonicalize(root).map_err(|e| ServicesError::Read {
+        path: root.to_path_buf(),
+        reason: crate::source::io_reason(&e),
+    })
+}
+
+fn sha(bytes: &[u8]) -> String {
+    let hash = Sha256::digest(bytes);
+    let mut s = String::with_capacity(64);
+    for b in hash {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
+
+fn plain(text: &str) -> Input {
+    let h = sha(text.as_bytes());
+    Input {
+        sha256: h.clone(),
+        base: h,
+        note: None,
+    }
+}
+
+/// Digests one service.
+pub fn digest_service(
+    repo: &ServicesRepo,
+    root: &Path,
+    service: &Service,
+) -> Result<ServiceDigest, ServicesError> {
+    let mut inputs = BTreeMap::new();
+    let chart_without_deps = canonical_subset(&service.chart.node, &|k| k != "dependencies");
+    inputs.insert("chart".to_string(), plain(&chart_without_deps));
+
+    let mut template_text = String::new();
+    let files = walk(root, &service.dir)?;
+    for file in &files {
+        if file.rel == "Chart.yaml" || file.rel == "values.yaml" {
+            continue;
+        }
+        if file.rel.starts_with("templates/") {
+            template_text.push_str(&String::from_utf8_lossy(&file.content));
+        }
+        inputs.insert(format!("file {}", file.rel), plain_bytes(&file.content));
+    }
+
+    for dep in &service.dependencies {
+        let entry = canonical_subset(&dep.node, &|k| k != "version");
+        let mut base = entry;
+        if let Some(local) = dep.local_path() {
+            let dir = service.dir.join(local);
+            if dir.is_dir() {
+                base.push_str("\nlocal chart:");
+                for file in walk(root, &dir)? {
+                    if file.rel.starts_with("templates/") {
+                        template_text.push_str(&String::from_utf8_lossy(&file.content));
+                    }
+                    let _ = write!(base, "\n{}\t{}", file.rel, sha(&file.content));
+                }
+            } else {
+                base.push_str("\nlocal chart missing");
+            }
+        }
+        let version = dep.version.clone().unwrap_or_default();
+        let base_sha = sha(base.as_bytes());
+        inputs.insert(
+            format!("dependency {}", dep.name),
+            Input {
+                sha256: sha(format!("{base_sha}\n{version}").as_bytes()),
+                base: base_sha,
+                note: Some(version),
+            },
+        );
+    }
+
+    let own_keys: Vec<String> = service
+        .values
+        .as_ref()
+        .and_then(|v| v.node.as_map())
+        .map(|m| m.iter().map(|(k, _)| k.key_text()).collect())
+        .unwrap_or_default();
+    if let Some(values) = &service.values {
+        inputs.insert("values".to_string(), plain(&canonical(&values.node)));
+    }
+    if let Some(shared) = &repo.shared_values {
+        let keep = |k: &str| {
+            k == "global"
+                || service.dependencies.iter().any(|d| d.values_key() == k)
+                || own_keys.iter().any(|o| o == k)
+                || template_text.contains(k)
+        };
+        inputs.insert(
+            "shared-values".to_string(),
+            plain(&canonical_subset(&shared.node, &keep)),
+        );
+    }
+    if let Some(image) = &service.image {
+        inputs.insert(
+            "image".to_string(),
+            Input {
+                sha256: sha(image.as_bytes()),
+                base: String::new(),
+                note: Some(image.clone()),
+            },
+        );
+    }
+    let mut all = String::new();
+    for (name, input) in &inputs {
+        let _ = writeln!(all, "{name}\t{}", input.sha256);
+    }
+    Ok(ServiceDigest {
+        digest: sha(all.as_bytes()),
+        inputs,
+    })
+}
+
+fn plain_bytes(bytes: &[u8]) -> Input {
+    let h = sha(bytes);
+    Input {
+        sha256: h.clone(),
+        base: h,
+        note: None,
+    }
+}
+
+/// A file found under a folder, symlinks followed.
+struct WalkedFile {
+    /// Path below the folder, with `/`.
+    rel: String,
+    /// Its bytes, or the target text of a link leaving the repository or pointing nowhere.
+    content: Vec<u8>,
+}
+
+/// Every file under `dir`, following symlinks that stay inside `root`, sorted by path.
+fn walk(root: &Path, dir: &Path) -> Result<Vec<WalkedFile>, ServicesError> {
+    let mut files = Vec::new();
+    let mut it = walkdir::WalkDir::new(dir)
+        .follow_links(true)
+        .sort_by_file_name()
+        .into_iter();
+    while let Some(entry) = it.next() {
+        let entry = match entry {
+            Ok(e) => e,
+            Err(e) => {
+                // a dangling symlink: it counts by where it points
+                if let Some(path) = e.path() {
+                    if let Ok(target) = fs_err::read_link(path) {
+                        files.push(WalkedFile {
+                            rel: rel_of(dir, path),
+                            content: format!("dangling symlink to {}", target.display())
+                                .into_bytes(),
+                        });
+                        continue;
+                    }
+                }
+                return Err(ServicesError::Read {
+                    path: e.path().unwrap_or(dir).to_path_buf(),
+                    reason: e.to_string(),
+                });
+            }
+        };
+        let path = entry.path();
+        if entry.path_is_symlink() {
+            let real = fs_err::canonicalize(path).map_err(|e| ServicesError::Read {
+                path: path.to_path_buf(),
+                reason: crate::source::io_reason(&e),
+            })?;
+            if !real.starts_with(root) {
+                let target = fs_err::read_link(path).map_err(|e| ServicesError::Read {
+                    path: path.to_path_buf(),
+                    reason: crate::source::io_reason(&e),
+                })?;
+                files.push(WalkedFile {
+                    rel: rel_of(dir, path),
+                    content: format!("symlink outside the repository to {}", target.display())
+                        .into_bytes(),
+                });
+                if entry.file_type().is_dir() {
+                    it.skip_current_dir();
+                }
+                continue;
+            }
+        }
+        if !entry.file_type().is_file() {
+            continue;
+        }
+        let content = fs_err::read(path).map_err(|e| ServicesError::Read {
+            path: path.to_path_buf(),
+            reason: crate::source::io_reason(&e),
+        })?;
+        files.push(WalkedFile {
+            rel: rel_of(dir, path),
+            content,
+        });
+    }
+    Ok(files)
+}
+
+fn rel_of(dir: &Path, path: &Path) -> String {
+    let rel = path.strip_prefix(dir).unwrap_or(path);
+    rel.components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join("/")
+}
