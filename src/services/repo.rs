@@ -169,6 +169,7 @@ pub fn load(root: &Path, label: Option<&str>) -> Result<ServicesRepo, ServicesEr
             values.as_ref().map(|v| &v.node),
             shared_values.as_ref().map(|v| &v.node),
             &dependencies,
+            &chart_name,
         );
         services.push(Service {
             name,
@@ -281,11 +282,17 @@ fn chart_fields(chart: &YamlFile, diags: &mut Diagnostics) -> Option<ChartFields
     Some((name, version, dependencies))
 }
 
-/// The image the layered values name: `<dependency>.image` (the service's
-/// values over the shared ones), else a top-level `image`. An image may be a
-/// string or `{repository, tag}`.
-fn find_image(values: Option<&Node>, shared: Option<&Node>, deps: &[Dependency]) -> Option<String> {
-    let keys: Vec<&str> = deps.iter().map(Dependency::values_key).collect();
+/// The image the layered values name: `<dependency>.image` or
+/// `<chart name>.image` (the service's values over the shared ones), else a
+/// top-level `image`. An image may be a string or `{repository, tag}`.
+fn find_image(
+    values: Option<&Node>,
+    shared: Option<&Node>,
+    deps: &[Dependency],
+    chart_name: &str,
+) -> Option<String> {
+    let mut keys: Vec<&str> = deps.iter().map(Dependency::values_key).collect();
+    keys.push(chart_name);
     let lookup = |root: Option<&Node>| -> Option<String> {
         let root = root?;
         keys.iter()
