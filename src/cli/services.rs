@@ -11,7 +11,7 @@ use serde_json::json;
 use super::{printer, CmdResult, Failure};
 use crate::services::changed::{changed_between, Until};
 use crate::services::digest::digest_repo;
-use crate::services::repo::load;
+use crate::services::repo::{load, Strictness};
 use crate::services::ServicesError;
 
 /// Commands over a services repository (one Helm chart per IOC instance)
@@ -32,6 +32,7 @@ Examples:
     /// services/values.yaml, its chart dependencies and their versions, its
     /// config files and its image. YAML values count by content, not by
     /// comments or layout. Commits are read with git, never checked out.
+    /// A file that is not valid YAML is warned about and counts by its bytes.
     #[command(after_long_help = "\
 Exit codes: 0 compared (whether or not anything changed), 1 invalid repository
 files, 2 usage error, unknown revision or I/O error.
@@ -99,7 +100,7 @@ fn failure(e: ServicesError) -> Failure {
 }
 
 fn list(a: &ListArgs) -> CmdResult {
-    let repo = load(&a.repo, None).map_err(failure)?;
+    let repo = load(&a.repo, None, Strictness::Strict).map_err(failure)?;
     let digests = digest_repo(&repo).map_err(failure)?;
     match a.format {
         Format::Json => {
@@ -162,7 +163,11 @@ fn list(a: &ListArgs) -> CmdResult {
 
 fn changed(a: &ChangedArgs) -> CmdResult {
     let until = a.until.clone().map_or(Until::WorkTree, Until::Rev);
-    let changes = changed_between(&a.repo, &a.since, &until).map_err(failure)?;
+    let report = changed_between(&a.repo, &a.since, &until).map_err(failure)?;
+    if !report.warnings.is_empty() {
+        printer::diagnostics(&report.warnings);
+    }
+    let changes = report.changes;
     match a.format {
         Format::Json => {
             let items: Vec<_> = changes

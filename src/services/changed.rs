@@ -11,9 +11,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use super::digest::{digest_repo, Input, ServiceDigest};
-use super::repo::load;
+use super::repo::{load, Strictness};
 use super::snapshot::{at_commit, work_tree, Snapshot};
 use super::ServicesError;
+use crate::diag::Diagnostics;
 
 /// How a service differs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -59,29 +60,46 @@ pub enum Until {
     Rev(String),
 }
 
+/// The result of a comparison.
+#[derive(Debug, Clone)]
+pub struct ChangeReport {
+    /// The services that differ, by name.
+    pub changes: Vec<Change>,
+    /// Files on either side that are not valid YAML and so counted by their bytes.
+    pub warnings: Diagnostics,
+}
+
 /// The services that differ between `since` and `until` in the repository at `repo`.
 pub fn changed_between(
     repo: &Path,
     since: &str,
     until: &Until,
-) -> Result<Vec<Change>, ServicesError> {
+) -> Result<ChangeReport, ServicesError> {
     let before = at_commit(repo, since)?;
     let after = match until {
         Until::WorkTree => work_tree(repo)?,
         Until::Rev(rev) => at_commit(repo, rev)?,
     };
-    let before = digest_snapshot(&before)?;
-    let after = digest_snapshot(&after)?;
-    Ok(compare(&before, &after))
+    let mut warnings = Diagnostics::default();
+    let before = digest_snapshot(&before, &mut warnings)?;
+    let after = digest_snapshot(&after, &mut warnings)?;
+    Ok(ChangeReport {
+        changes: compare(&before, &after),
+        warnings,
+    })
 }
 
-fn digest_snapshot(s: &Snapshot) -> Result<BTreeMap<String, ServiceDigest>, ServicesError> {
+fn digest_snapshot(
+    s: &Snapshot,
+    warnings: &mut Diagnostics,
+) -> Result<BTreeMap<String, ServiceDigest>, ServicesError> {
     let label = s.label.clone();
-    let repo = match load(s.root(), Some(&label)) {
+    let repo = match load(s.root(), Some(&label), Strictness::Lenient) {
         // a commit without `services/` has no services (e.g. before the first one)
         Err(ServicesError::NoServices(_)) => return Ok(BTreeMap::new()),
         other => other?,
     };
+    warnings.0.extend(repo.warnings.0.iter().cloned());
     digest_repo(&repo)
 }
 

@@ -21,8 +21,11 @@ pub const IOC_INSTANCE_CHART: &str = "ioc-instance";
 pub struct YamlFile {
     /// The text, for diagnostics.
     pub source: Arc<SourceFile>,
-    /// The loaded value.
+    /// The loaded value; for a file that is not valid YAML (read leniently),
+    /// its whole text as one string, so it still counts by its bytes.
     pub node: Node,
+    /// True when the file was not valid YAML and `node` holds its text.
+    pub raw: bool,
 }
 
 /// What a service deploys.
@@ -103,12 +106,28 @@ pub struct ServicesRepo {
     pub shared_values: Option<YamlFile>,
     /// The services, sorted by name.
     pub services: Vec<Service>,
+    /// Files read leniently because they are not valid YAML.
+    pub warnings: Diagnostics,
+}
+
+/// How to treat files that are not valid YAML.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Strictness {
+    /// Fail with every problem at `file:line:col`.
+    Strict,
+    /// Warn, and count the file by its bytes (reading history, where a
+    /// commit may hold conflict markers or keys ruamel rejects but Helm takes).
+    Lenient,
 }
 
 /// Reads the repository at `root`. Diagnostics name files as `label` + the
 /// path inside the repository when a label is given (e.g. `v1.2:`), else by
 /// their path on disk.
-pub fn load(root: &Path, label: Option<&str>) -> Result<ServicesRepo, ServicesError> {
+pub fn load(
+    root: &Path,
+    label: Option<&str>,
+    strictness: Strictness,
+) -> Result<ServicesRepo, ServicesError> {
     let services_dir = root.join("services");
     if !services_dir.is_dir() {
         return Err(ServicesError::NoServices(root.to_path_buf()));
@@ -120,9 +139,14 @@ pub fn load(root: &Path, label: Option<&str>) -> Result<ServicesRepo, ServicesEr
         }
     };
     let mut diags = Diagnostics::default();
+    // YAML problems: errors when strict, warnings when lenient
+    let mut yaml_problems = Diagnostics::default();
+    let mut yaml = |path: &Path, shown: PathBuf| -> Result<Option<YamlFile>, ServicesError> {
+        read_yaml(path, shown, strictness, &mut yaml_problems)
+    };
     let shared_path = services_dir.join("values.yaml");
     let shared_values = if shared_path.is_file() {
-        read_yaml(&shared_path, shown("services/values.yaml"), &mut diags)?
+        yaml(&shared_path, shown("services/values.yaml"))?
     } else {
         None
     };
@@ -143,21 +167,23 @@ pub fn load(root: &Path, label: Option<&str>) -> Result<ServicesRepo, ServicesEr
     let mut services = Vec::new();
     for name in names {
         let dir = services_dir.join(&name);
-        let Some(chart) = read_yaml(
+        let Some(chart) = yaml(
             &dir.join("Chart.yaml"),
             shown(&format!("services/{name}/Chart.yaml")),
-            &mut diags,
         )?
         else {
             continue;
         };
-        let values = read_yaml(
+        let values = yaml(
             &dir.join("values.yaml"),
             shown(&format!("services/{name}/values.yaml")),
-            &mut diags,
         )?;
-        let Some((chart_name, chart_version, dependencies)) = chart_fields(&chart, &mut diags)
-        else {
+        let fields = if chart.raw {
+            Some((name.clone(), None, Vec::new()))
+        } else {
+            chart_fields(&chart, &mut diags)
+        };
+        let Some((chart_name, chart_version, dependencies)) = fields else {
             continue;
         };
         let kind = if dependencies.iter().any(|d| d.name == IOC_INSTANCE_CHART) {
@@ -183,6 +209,11 @@ pub fn load(root: &Path, label: Option<&str>) -> Result<ServicesRepo, ServicesEr
             image,
         });
     }
+    let mut warnings = Diagnostics::default();
+    match strictness {
+        Strictness::Strict => diags.0.extend(yaml_problems.0),
+        Strictness::Lenient => warnings = yaml_problems,
+    }
     if diags.has_errors() {
         return Err(ServicesError::Invalid(diags));
     }
@@ -190,6 +221,7 @@ pub fn load(root: &Path, label: Option<&str>) -> Result<ServicesRepo, ServicesEr
         root: root.to_path_buf(),
         shared_values,
         services,
+        warnings,
     })
 }
 
@@ -200,19 +232,41 @@ fn read_error(path: &Path, e: &std::io::Error) -> ServicesError {
     }
 }
 
-/// Reads a YAML file if it exists; YAML errors become diagnostics.
+/// Reads a YAML file if it exists; YAML errors become diagnostics (errors
+/// when strict, else warnings, and the file is kept as its raw text).
 fn read_yaml(
     path: &Path,
     shown: PathBuf,
+    strictness: Strictness,
     diags: &mut Diagnostics,
 ) -> Result<Option<YamlFile>, ServicesError> {
     if !path.exists() {
         return Ok(None);
     }
-    let text = fs_err::read_to_string(path).map_err(|e| read_error(path, &e))?;
+    let bytes = fs_err::read(path).map_err(|e| read_error(path, &e))?;
+    let text = String::from_utf8_lossy(&bytes).into_owned();
     let source = SourceFile::from_text(shown, text);
     match parse_source(&source) {
-        Ok(node) => Ok(Some(YamlFile { source, node })),
+        Ok(node) => Ok(Some(YamlFile {
+            source,
+            node,
+            raw: false,
+        })),
+        Err(d) if strictness == Strictness::Lenient => {
+            diags.push(
+                d.warning()
+                    .with_note("this file counts by its bytes, not by its YAML content"),
+            );
+            let node = Node {
+                kind: NodeKind::Str(source.text.clone()),
+                span: crate::source::Span::default(),
+            };
+            Ok(Some(YamlFile {
+                source,
+                node,
+                raw: true,
+            }))
+        }
         Err(d) => {
             diags.push(d);
             Ok(None)
