@@ -9,7 +9,8 @@ use clap::{Args, Subcommand, ValueEnum};
 use serde_json::json;
 
 use super::{printer, CmdResult, Failure};
-use crate::services::changed::{changed_between, Until};
+use crate::services::changed::{changed_between, Status, Until};
+use crate::services::check::{check_services, CheckOptions};
 use crate::services::digest::digest_repo;
 use crate::services::repo::{load, Strictness};
 use crate::services::ServicesError;
@@ -41,6 +42,21 @@ Examples:
   iocforge services changed --since origin/main
   iocforge services changed --since v1.0 --until v1.1 --format json")]
     Changed(ChangedArgs),
+    /// Check each service as services CI does, in one process
+    ///
+    /// Per service: Chart.yaml and values.yaml are valid YAML (problems at
+    /// file:line:col); config/ fits a ConfigMap (1 MiB, naming the largest
+    /// files); config/ioc.yaml (and runtime.yaml) generate as `runtime
+    /// generate2` generates them, against the definitions of --definitions
+    /// (the image's /epics/ibek-defs) plus those the config folder carries.
+    /// One table (or JSON) at the end.
+    #[command(after_long_help = "\
+Exit codes: 0 every check passed, 1 a check failed, 2 usage or I/O error.
+
+Examples:
+  iocforge services check --all --definitions /path/to/ibek-defs
+  iocforge services check --changed-since origin/main --format json")]
+    Check(CheckArgs),
 }
 
 /// How results are printed.
@@ -80,11 +96,32 @@ pub struct ChangedArgs {
     format: Format,
 }
 
+/// Arguments of `services check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The services repository (the folder holding `services/`)
+    #[arg(default_value = ".")]
+    repo: PathBuf,
+    /// Check only the services changed or added since this commit (see `services changed`)
+    #[arg(long, value_name = "REF", conflicts_with = "all")]
+    changed_since: Option<String>,
+    /// Check every service (the default)
+    #[arg(long)]
+    all: bool,
+    /// Folder of support module definitions (`*.ibek.support.yaml`), e.g. a copy of an image's /epics/ibek-defs
+    #[arg(long, value_name = "DIR")]
+    definitions: Option<PathBuf>,
+    /// How to print the result
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+}
+
 /// Runs a `services` command.
 pub fn run(cmd: ServicesCommand) -> CmdResult {
     match cmd {
         ServicesCommand::List(a) => list(&a),
         ServicesCommand::Changed(a) => changed(&a),
+        ServicesCommand::Check(a) => check(&a),
     }
 }
 
@@ -191,6 +228,89 @@ fn changed(a: &ChangedArgs) -> CmdResult {
             }
             printer::data(&table(&rows));
         }
+    }
+    Ok(())
+}
+
+fn check(a: &CheckArgs) -> CmdResult {
+    let only = match &a.changed_since {
+        Some(rev) => {
+            let report = changed_between(&a.repo, rev, &Until::WorkTree).map_err(failure)?;
+            Some(
+                report
+                    .changes
+                    .into_iter()
+                    .filter(|c| c.status != Status::Removed)
+                    .map(|c| c.name)
+                    .collect(),
+            )
+        }
+        None => None,
+    };
+    let opts = CheckOptions {
+        definitions: a.definitions.clone(),
+        only,
+    };
+    let outcomes = check_services(&a.repo, &opts).map_err(failure)?;
+    let failed = outcomes.iter().filter(|o| !o.passed()).count();
+    match a.format {
+        Format::Json => {
+            let items: Vec<_> = outcomes
+                .iter()
+                .map(|o| {
+                    json!({
+                        "name": o.name,
+                        "ok": o.passed(),
+                        "checks": o.checks.iter().map(|c| json!({
+                            "check": c.check,
+                            "status": c.status.as_str(),
+                            "detail": c.detail,
+                            "problems": c.problems.0.iter().map(crate::diag::Diagnostic::to_json).collect::<Vec<_>>(),
+                        })).collect::<Vec<_>>(),
+                    })
+                })
+                .collect();
+            printer::data(&format!("{}\n", pretty(&json!(items))));
+        }
+        Format::Table => {
+            for o in &outcomes {
+                for c in &o.checks {
+                    if !c.problems.is_empty() {
+                        printer::diagnostics(&c.problems);
+                    }
+                }
+            }
+            let mut rows = vec![[
+                "SERVICE".to_string(),
+                "RESULT".into(),
+                "YAML".into(),
+                "CONFIG-SIZE".into(),
+                "GENERATE".into(),
+            ]];
+            for o in &outcomes {
+                let status = |name: &str| {
+                    o.checks
+                        .iter()
+                        .find(|c| c.check == name)
+                        .map_or("-", |c| c.status.as_str())
+                        .to_string()
+                };
+                rows.push([
+                    o.name.clone(),
+                    if o.passed() { "ok" } else { "FAILED" }.into(),
+                    status("yaml"),
+                    status("config-size"),
+                    status("generate"),
+                ]);
+            }
+            printer::data(&table(&rows));
+        }
+    }
+    if failed > 0 {
+        return Err(Failure::Exit(
+            1,
+            format!("{failed} of {} services failed the checks", outcomes.len()),
+        ));
     }
     Ok(())
 }

@@ -10,6 +10,7 @@
 
 pub mod canonical;
 pub mod changed;
+pub mod check;
 pub mod digest;
 pub mod repo;
 pub mod snapshot;

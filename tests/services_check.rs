@@ -1,0 +1,388 @@
+//! `services check` on a test services repository and ten broken variants,
+//! with ibek 4.8.2's `runtime generate2` as the oracle for each config folder.
+#![allow(clippy::print_stderr)]
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+/// The definitions folder: the shared samples' epics, asyn and motorSim.
+fn definitions(dir: &Path) -> PathBuf {
+    let defs = dir.join("ibek-defs");
+    fs_err::create_dir_all(&defs).unwrap();
+    for name in ["epics", "asyn", "motorSim"] {
+        let file = format!("{name}.ibek.support.yaml");
+        fs_err::copy(
+            common::shared()
+                .join("conformance/ibek-samples/support")
+                .join(&file),
+            defs.join(&file),
+        )
+        .unwrap();
+    }
+    defs
+}
+
+fn link(target: &str, link: &Path) {
+    let _ = fs_err::remove_file(link);
+    std::os::unix::fs::symlink(target, link).unwrap();
+}
+
+/// The fixture repository (tests/services/repo) plus `motor-01`, a motorSim IOC.
+fn repo(dir: &Path) -> PathBuf {
+    let root = dir.join("repo");
+    common::copy_dir(&common::root().join("tests/services/repo"), &root);
+    for i in ["01", "02", "03", "04", "05", "06"] {
+        let s = root.join(format!("services/ioc-{i}"));
+        link("../../.helm-shared/Chart.yaml", &s.join("Chart.yaml"));
+        link("../../.helm-shared/templates", &s.join("templates"));
+    }
+    link(
+        "../../.helm-shared/LegacyChart.yaml",
+        &root.join("services/legacy-01/Chart.yaml"),
+    );
+    let motor = root.join("services/motor-01");
+    fs_err::create_dir_all(motor.join("config")).unwrap();
+    fs_err::write(
+        motor.join("values.yaml"),
+        "ioc-instance:\n  image: ghcr.io/example/ioc-motorsim:1.0\n",
+    )
+    .unwrap();
+    fs_err::copy(
+        common::shared().join("conformance/ibek-samples/iocs/motorSim.ibek.ioc.yaml"),
+        motor.join("config/ioc.yaml"),
+    )
+    .unwrap();
+    link("../../.helm-shared/Chart.yaml", &motor.join("Chart.yaml"));
+    link("../../.helm-shared/templates", &motor.join("templates"));
+    root
+}
+
+/// Whether ibek 4.8.2 generates the config folder with the definitions.
+/// (They are passed by name: without `--definitions`, ibek 4.8.2's
+/// generate2 calls `Path.glob(recurse_symlinks=...)`, which needs Python 3.13.)
+fn ibek_generates(config: &Path, defs: &Path, scratch: &Path) -> bool {
+    let epics = scratch.join("epics-root");
+    let _ = fs_err::remove_dir_all(&epics);
+    fs_err::create_dir_all(&epics).unwrap();
+    let mut files: Vec<PathBuf> = fs_err::read_dir(defs)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    let mut cmd = Command::new(common::ibek());
+    cmd.args(["runtime", "generate2"]).arg(config);
+    for f in &files {
+        cmd.arg("--definitions").arg(f);
+    }
+    let out = cmd
+        .arg("-o")
+        .arg(epics.join("runtime"))
+        .arg("--no-pvi")
+        .env("EPICS_ROOT", &epics)
+        .env("IOC", "/epics/ioc")
+        .env("RUNTIME_DIR", "/epics/runtime")
+        .env("IOC_NAME", "test-ioc")
+        .output()
+        .unwrap();
+    out.status.success()
+}
+
+struct Checked {
+    code: i32,
+    stderr: String,
+    outcomes: Vec<Value>,
+}
+
+fn check(root: &Path, defs: &Path) -> Checked {
+    let out = Command::new(common::iocforge())
+        .args(["services", "check"])
+        .arg(root)
+        .args(["--all", "--format", "json", "--definitions"])
+        .arg(defs)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    Checked {
+        code: out.status.code().unwrap_or(-1),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        outcomes: serde_json::from_str(&stdout).unwrap_or_default(),
+    }
+}
+
+fn outcome<'a>(c: &'a Checked, name: &str) -> &'a Value {
+    c.outcomes
+        .iter()
+        .find(|o| o["name"] == name)
+        .unwrap_or_else(|| panic!("no outcome for `{name}`: {:?} {}", c.outcomes, c.stderr))
+}
+
+fn status(c: &Checked, name: &str, check: &str) -> String {
+    outcome(c, name)["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["check"] == check)
+        .map(|k| k["status"].as_str().unwrap().to_string())
+        .unwrap_or_default()
+}
+
+/// The service's problems as `file:line:col: message` lines, and the checks' details.
+fn problems(c: &Checked, name: &str) -> String {
+    let mut out = String::new();
+    for check in outcome(c, name)["checks"].as_array().unwrap() {
+        out.push_str(&format!("{}: {}\n", check["check"], check["detail"]));
+        for p in check["problems"].as_array().unwrap() {
+            let at = |k: &str| p[k].as_u64().map(|n| n.to_string()).unwrap_or_default();
+            out.push_str(&format!(
+                "{}:{}:{}: {}\n",
+                p["file"].as_str().unwrap_or(""),
+                at("line"),
+                at("column"),
+                p["message"].as_str().unwrap_or("")
+            ));
+        }
+    }
+    out
+}
+
+#[test]
+fn check_all_passes_where_ibek_passes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let defs = definitions(tmp.path());
+    let root = repo(tmp.path());
+    let c = check(&root, &defs);
+    assert_eq!(c.code, 0, "{}\n{:?}", c.stderr, c.outcomes);
+    for name in [
+        "ioc-01", "ioc-02", "ioc-03", "ioc-04", "ioc-05", "ioc-06", "motor-01",
+    ] {
+        let config = root.join("services").join(name).join("config");
+        assert!(
+            ibek_generates(&config, &defs, tmp.path()),
+            "ibek fails on {name}"
+        );
+        assert_eq!(status(&c, name, "generate"), "pass", "{name}");
+        assert_eq!(status(&c, name, "config-size"), "pass", "{name}");
+        assert_eq!(status(&c, name, "yaml"), "pass", "{name}");
+    }
+    assert_eq!(status(&c, "monitor", "generate"), "skip");
+    assert_eq!(status(&c, "legacy-01", "generate"), "skip");
+
+    // the table form: one row per service, and nothing on stderr
+    let out = Command::new(common::iocforge())
+        .args(["services", "check"])
+        .arg(&root)
+        .arg("--definitions")
+        .arg(&defs)
+        .output()
+        .unwrap();
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success());
+    assert!(table.starts_with("SERVICE"), "{table}");
+    assert_eq!(table.lines().count(), 10, "{table}");
+    assert!(table.lines().skip(1).all(|l| l.contains(" ok ")), "{table}");
+}
+
+type Break = fn(&Path);
+
+#[test]
+fn ten_broken_variants_fail_with_a_clear_message() {
+    let variants: Vec<(&str, &str, Break, &str)> = vec![
+        (
+            "unknown parameter",
+            "ioc-01",
+            |r| {
+                append(r, "services/ioc-01/config/ioc.yaml", "    spede: 3\n");
+            },
+            "spede",
+        ),
+        (
+            "missing definition",
+            "ioc-02",
+            |r| {
+                append(
+                    r,
+                    "services/ioc-02/config/ioc.yaml",
+                    "  - type: nosuch.Thing\n    name: x\n",
+                );
+            },
+            "nosuch",
+        ),
+        (
+            "wrong parameter type",
+            "motor-01",
+            |r| {
+                replace(
+                    r,
+                    "services/motor-01/config/ioc.yaml",
+                    "numAxes: 4",
+                    "numAxes: four",
+                );
+            },
+            "numAxes",
+        ),
+        (
+            "bad object reference",
+            "motor-01",
+            |r| {
+                replace(
+                    r,
+                    "services/motor-01/config/ioc.yaml",
+                    "controller: controllerOne\n    # Use ADDR",
+                    "controller: noSuchController\n    # Use ADDR",
+                );
+            },
+            "noSuchController",
+        ),
+        (
+            "missing required parameter",
+            "motor-01",
+            |r| {
+                replace(
+                    r,
+                    "services/motor-01/config/ioc.yaml",
+                    "    port: controllerOnePort\n",
+                    "",
+                );
+            },
+            "port",
+        ),
+        (
+            "ioc.yaml syntax error",
+            "ioc-03",
+            |r| {
+                append(
+                    r,
+                    "services/ioc-03/config/ioc.yaml",
+                    "  - type: [epics.EpicsEnvSet\n",
+                );
+            },
+            "services/ioc-03/config/ioc.yaml:",
+        ),
+        (
+            "oversized config",
+            "ioc-04",
+            |r| {
+                let big = "record(ai, \"BIG\") {}\n".repeat(60_000);
+                write(r, "services/ioc-04/config/big.db", &big);
+            },
+            "config/big.db",
+        ),
+        (
+            "bad values YAML",
+            "ioc-05",
+            |r| {
+                write(
+                    r,
+                    "services/ioc-05/values.yaml",
+                    "ioc-instance:\n  image: [unclosed\n",
+                );
+            },
+            "services/ioc-05/values.yaml:3:",
+        ),
+        (
+            "bad Chart.yaml YAML",
+            "monitor",
+            |r| {
+                write(
+                    r,
+                    "services/monitor/Chart.yaml",
+                    "apiVersion: v2\nname: monitor\n  version: 1.0.0\n",
+                );
+            },
+            "services/monitor/Chart.yaml:",
+        ),
+        (
+            "bad shared values",
+            "services/values.yaml",
+            |r| {
+                append(r, "services/values.yaml", "global: {unclosed\n");
+            },
+            "services/values.yaml:",
+        ),
+    ];
+    let tmp = tempfile::tempdir().unwrap();
+    let defs = definitions(tmp.path());
+    let mut failures = Vec::new();
+    for (i, (what, service, breaks, expect)) in variants.iter().enumerate() {
+        let dir = tmp.path().join(format!("v{i}"));
+        let root = repo(&dir);
+        breaks(&root);
+        let c = check(&root, &defs);
+        if c.code != 1 {
+            failures.push(format!("{what}: exit {} (want 1)\n{}", c.code, c.stderr));
+            continue;
+        }
+        if outcome(&c, service)["ok"] != false {
+            failures.push(format!(
+                "{what}: `{service}` not failed: {}",
+                problems(&c, service)
+            ));
+        }
+        let failed: Vec<&str> = c
+            .outcomes
+            .iter()
+            .filter(|o| o["ok"] == false)
+            .map(|o| o["name"].as_str().unwrap())
+            .collect();
+        if failed != [*service] {
+            failures.push(format!(
+                "{what}: failed services {failed:?}, want only `{service}`"
+            ));
+        }
+        if !problems(&c, service).contains(expect) {
+            failures.push(format!(
+                "{what}: `{expect}` not in {}",
+                problems(&c, service)
+            ));
+        }
+        // the generation verdict agrees with ibek 4.8.2 on the same folder
+        let config = root.join("services").join(service).join("config");
+        if config.join("ioc.yaml").exists() {
+            let ours = status(&c, service, "generate") == "pass";
+            let ibek = ibek_generates(&config, &defs, &dir);
+            if ours != ibek {
+                failures.push(format!(
+                    "{what}: generate {ours}, ibek {ibek}: {}",
+                    problems(&c, service)
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+#[test]
+fn a_chart_without_a_name_fails_the_whole_check() {
+    let tmp = tempfile::tempdir().unwrap();
+    let defs = definitions(tmp.path());
+    let root = repo(tmp.path());
+    let chart = root.join("services/legacy-01/Chart.yaml");
+    fs_err::remove_file(&chart).unwrap();
+    fs_err::write(&chart, "apiVersion: v2\nversion: 1.0.0\n").unwrap();
+    let c = check(&root, &defs);
+    assert_eq!(c.code, 1, "{}", c.stderr);
+    assert!(
+        c.stderr.contains("services/legacy-01/Chart.yaml") && c.stderr.contains("has no `name`"),
+        "{}",
+        c.stderr
+    );
+}
+
+fn write(root: &Path, rel: &str, text: &str) {
+    fs_err::write(root.join(rel), text).unwrap();
+}
+
+fn append(root: &Path, rel: &str, text: &str) {
+    let old = fs_err::read_to_string(root.join(rel)).unwrap();
+    write(root, rel, &format!("{old}{text}"));
+}
+
+fn replace(root: &Path, rel: &str, from: &str, to: &str) {
+    let old = fs_err::read_to_string(root.join(rel)).unwrap();
+    assert!(old.contains(from), "`{from}` not in {rel}");
+    write(root, rel, &old.replacen(from, to, 1));
+}
