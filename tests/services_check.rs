@@ -386,3 +386,55 @@ fn replace(root: &Path, rel: &str, from: &str, to: &str) {
     assert!(old.contains(from), "`{from}` not in {rel}");
     write(root, rel, &old.replacen(from, to, 1));
 }
+
+#[test]
+fn changed_since_checks_only_the_changed_services() {
+    let tmp = tempfile::tempdir().unwrap();
+    let defs = definitions(tmp.path());
+    let root = repo(tmp.path());
+    let git = |args: &[&str]| {
+        let ok = Command::new("git")
+            .arg("-C")
+            .arg(&root)
+            .args(args)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_AUTHOR_NAME", "test")
+            .env("GIT_AUTHOR_EMAIL", "test@example.invalid")
+            .env("GIT_COMMITTER_NAME", "test")
+            .env("GIT_COMMITTER_EMAIL", "test@example.invalid")
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "git {args:?}");
+    };
+    git(&["init", "-q"]);
+    git(&["add", "-A"]);
+    git(&["commit", "-qm", "initial"]);
+    append(
+        &root,
+        "services/ioc-02/config/ioc.yaml",
+        "  - type: nosuch.Thing\n",
+    );
+    let out = Command::new(common::iocforge())
+        .args(["services", "check"])
+        .arg(&root)
+        .args([
+            "--changed-since",
+            "HEAD",
+            "--format",
+            "json",
+            "--definitions",
+        ])
+        .arg(&defs)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let outcomes: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let names: Vec<&str> = outcomes
+        .iter()
+        .map(|o| o["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["ioc-02"]);
+    assert_eq!(outcomes[0]["ok"], false);
+}
