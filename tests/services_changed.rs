@@ -822,4 +822,8 @@ fn bad_yaml_points_at_file_line_col_and_bad_revision_is_named() {
     let (code, _, stderr) = run_iocforge(&["services", "changed", &dir, "--since", "no-such-tag"]);
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("`no-such-tag` names no commit"), "{stderr}");
+    let sub = format!("{dir}/services");
+    let (code, _, stderr) = run_iocforge(&["services", "changed", &sub, "--since", "HEAD"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("pass the top of the work tree"), "{stderr}");
 }

@@ -12,7 +12,7 @@ use std::path::Path;
 
 use super::digest::{digest_repo, Input, ServiceDigest};
 use super::repo::{load, Strictness};
-use super::snapshot::{at_commit, work_tree, Snapshot};
+use super::snapshot::{at_commit, require_top, work_tree, Snapshot};
 use super::ServicesError;
 use crate::diag::Diagnostics;
 
@@ -75,6 +75,7 @@ pub fn changed_between(
     since: &str,
     until: &Until,
 ) -> Result<ChangeReport, ServicesError> {
+    require_top(repo)?;
     let before = at_commit(repo, since)?;
     let after = match until {
         Until::WorkTree => work_tree(repo)?,

@@ -60,6 +60,23 @@ fn temp_dir() -> Result<tempfile::TempDir, ServicesError> {
         })
 }
 
+/// Checks that `repo` is the top of a git work tree (commits are read from the top).
+pub fn require_top(repo: &Path) -> Result<(), ServicesError> {
+    let prefix = git(repo, &["rev-parse", "--show-prefix"])?;
+    let prefix = String::from_utf8_lossy(&prefix).trim().to_string();
+    if prefix.is_empty() {
+        Ok(())
+    } else {
+        Err(ServicesError::Git {
+            args: "rev-parse --show-prefix".into(),
+            message: format!(
+                "`{}` is the folder `{prefix}` inside a git work tree; pass the top of the work tree",
+                repo.display()
+            ),
+        })
+    }
+}
+
 /// The commit a revision names, or a clear error.
 pub fn resolve_commit(repo: &Path, rev: &str) -> Result<String, ServicesError> {
     let spec = format!("{rev}^{{commit}}");
