@@ -58,7 +58,34 @@ fn repo(dir: &Path) -> PathBuf {
     .unwrap();
     link("../../.helm-shared/Chart.yaml", &motor.join("Chart.yaml"));
     link("../../.helm-shared/templates", &motor.join("templates"));
+    fs_err::write(motor.join("ioc.schema.json"), ibek_schema(dir)).unwrap();
     root
+}
+
+/// The instance schema ibek 4.8.2 writes for the definitions (made once).
+fn ibek_schema(scratch: &Path) -> String {
+    static SCHEMA: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    SCHEMA
+        .get_or_init(|| {
+            let defs = definitions(&scratch.join("schema-defs"));
+            let mut files: Vec<PathBuf> = fs_err::read_dir(&defs)
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .collect();
+            files.sort();
+            let out = scratch.join("ioc.schema.json");
+            let ok = Command::new(common::ibek())
+                .args(["ioc", "generate-schema", "--no-ibek-defs"])
+                .args(&files)
+                .arg("--output")
+                .arg(&out)
+                .status()
+                .unwrap()
+                .success();
+            assert!(ok, "ibek ioc generate-schema failed");
+            fs_err::read_to_string(out).unwrap()
+        })
+        .clone()
 }
 
 /// Whether ibek 4.8.2 generates the config folder with the definitions.
@@ -168,6 +195,8 @@ fn check_all_passes_where_ibek_passes() {
         assert_eq!(status(&c, name, "config-size"), "pass", "{name}");
         assert_eq!(status(&c, name, "yaml"), "pass", "{name}");
     }
+    assert_eq!(status(&c, "motor-01", "schema"), "pass");
+    assert_eq!(status(&c, "ioc-01", "schema"), "skip");
     assert_eq!(status(&c, "monitor", "generate"), "skip");
     assert_eq!(status(&c, "legacy-01", "generate"), "skip");
 
@@ -189,7 +218,7 @@ fn check_all_passes_where_ibek_passes() {
 type Break = fn(&Path);
 
 #[test]
-fn ten_broken_variants_fail_with_a_clear_message() {
+fn eleven_broken_variants_fail_with_a_clear_message() {
     let variants: Vec<(&str, &str, Break, &str)> = vec![
         (
             "unknown parameter",
@@ -294,6 +323,19 @@ fn ten_broken_variants_fail_with_a_clear_message() {
                 );
             },
             "services/monitor/Chart.yaml:",
+        ),
+        (
+            "stale instance schema",
+            "motor-01",
+            |r| {
+                replace(
+                    r,
+                    "services/motor-01/ioc.schema.json",
+                    "simMotorAxis",
+                    "simMotorAxle",
+                );
+            },
+            "ioc.schema.json` is not the schema",
         ),
         (
             "bad shared values",

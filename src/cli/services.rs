@@ -48,7 +48,9 @@ Examples:
     /// file:line:col); config/ fits a ConfigMap (1 MiB, naming the largest
     /// files); config/ioc.yaml (and runtime.yaml) generate as `runtime
     /// generate2` generates them, against the definitions of --definitions
-    /// (the image's /epics/ibek-defs) plus those the config folder carries.
+    /// (the image's /epics/ibek-defs) plus those the config folder carries;
+    /// and an ioc.schema.json beside values.yaml must be the schema of those
+    /// definitions.
     /// One table (or JSON) at the end.
     #[command(after_long_help = "\
 Exit codes: 0 every check passed, 1 a check failed, 2 usage or I/O error.
@@ -286,6 +288,7 @@ fn check(a: &CheckArgs) -> CmdResult {
                 "YAML".into(),
                 "CONFIG-SIZE".into(),
                 "GENERATE".into(),
+                "SCHEMA".into(),
             ]];
             for o in &outcomes {
                 let status = |name: &str| {
@@ -301,6 +304,7 @@ fn check(a: &CheckArgs) -> CmdResult {
                     status("yaml"),
                     status("config-size"),
                     status("generate"),
+                    status("schema"),
                 ]);
             }
             printer::data(&table(&rows));

@@ -4,7 +4,8 @@
 //! is read strictly (problems at `file:line:col`), its `config/` folder must
 //! fit a ConfigMap (1 MiB), and an IOC instance's `config/` is generated as
 //! `runtime generate2` generates it (through `runtime::generate`, the same
-//! library functions the command uses) against the definitions given. The
+//! library functions the command uses) against the definitions given, and
+//! its `ioc.schema.json`, when it has one, must be that of the definitions. The
 //! result is one outcome per service; nothing is written.
 
 use std::collections::BTreeSet;
@@ -15,6 +16,7 @@ use super::ServicesError;
 use crate::diag::{Diagnostic, Diagnostics, Severity};
 use crate::model::support::SupportModule;
 use crate::runtime::generate::{generate, load_definitions, GenerateOptions};
+use crate::schema::{ioc_schema, to_pretty};
 
 /// Kubernetes' limit on a ConfigMap's data (etcd's value limit).
 pub const CONFIGMAP_LIMIT: u64 = 1024 * 1024;
@@ -54,7 +56,7 @@ impl CheckStatus {
 /// One check of one service.
 #[derive(Debug, Clone)]
 pub struct CheckResult {
-    /// `yaml`, `config-size` or `generate`.
+    /// `yaml`, `config-size`, `generate` or `schema`.
     pub check: &'static str,
     /// Pass, fail or skip.
     pub status: CheckStatus,
@@ -138,7 +140,7 @@ pub fn check_services(
             problems,
         });
         checks.push(config_size(service)?);
-        checks.push(generate_check(service, shared_defs.as_ref()));
+        checks.extend(generate_checks(service, shared_defs.as_ref()));
         outcomes.push(ServiceOutcome {
             name: service.name.clone(),
             checks,
@@ -216,61 +218,140 @@ fn config_size(service: &Service) -> Result<CheckResult, ServicesError> {
     })
 }
 
-/// `runtime generate2 config/`: the instance files against the definitions.
-fn generate_check(
+fn result(
+    check: &'static str,
+    status: CheckStatus,
+    detail: String,
+    problems: Diagnostics,
+) -> CheckResult {
+    CheckResult {
+        check,
+        status,
+        detail,
+        problems,
+    }
+}
+
+/// The definitions a service's config is generated against: the shared ones
+/// and those its config folder carries (as `runtime generate2` reads both).
+fn service_modules(
+    config: &Path,
+    shared_defs: &Result<Vec<SupportModule>, Diagnostics>,
+) -> Result<Vec<SupportModule>, Diagnostics> {
+    let mut modules = shared_defs.clone()?;
+    let local = find_files(config, ".ibek.support.yaml");
+    if !local.is_empty() {
+        modules.extend(load_definitions(&local)?);
+    }
+    Ok(modules)
+}
+
+/// `runtime generate2 config/` and the freshness of `ioc.schema.json`.
+fn generate_checks(
     service: &Service,
     shared_defs: Option<&Result<Vec<SupportModule>, Diagnostics>>,
-) -> CheckResult {
+) -> [CheckResult; 2] {
     let config = service.dir.join("config");
     let instances: Vec<PathBuf> = ["ioc.yaml", "runtime.yaml"]
         .iter()
         .map(|n| config.join(n))
         .filter(|p| p.is_file())
         .collect();
-    let skip = |detail: &str| CheckResult {
-        check: "generate",
-        status: CheckStatus::Skip,
-        detail: detail.into(),
-        problems: Diagnostics::default(),
+    let skip = |check, detail: &str| {
+        result(
+            check,
+            CheckStatus::Skip,
+            detail.into(),
+            Diagnostics::default(),
+        )
+    };
+    let fail = |check, problems: Diagnostics| {
+        result(
+            check,
+            CheckStatus::Fail,
+            format!("{} problem(s)", problems.0.len()),
+            problems,
+        )
     };
     if instances.is_empty() {
-        return skip("no config/ioc.yaml");
+        return [
+            skip("generate", "no config/ioc.yaml"),
+            skip("schema", "no config/ioc.yaml"),
+        ];
     }
     let Some(shared_defs) = shared_defs else {
-        return skip("no --definitions given");
+        return [
+            skip("generate", "no --definitions given"),
+            skip("schema", "no --definitions given"),
+        ];
     };
-    let fail = |problems: Diagnostics| CheckResult {
-        check: "generate",
-        status: CheckStatus::Fail,
-        detail: format!("{} problem(s)", problems.0.len()),
-        problems,
+    let modules = match service_modules(&config, shared_defs) {
+        Ok(m) => m,
+        Err(d) => return [fail("generate", d), skip("schema", "definitions invalid")],
     };
-    let mut modules = match shared_defs {
-        Ok(m) => m.clone(),
-        Err(d) => return fail(d.clone()),
-    };
-    // generate2 also reads the definitions the config folder carries
-    let local = find_files(&config, ".ibek.support.yaml");
-    if !local.is_empty() {
-        match load_definitions(&local) {
-            Ok(m) => modules.extend(m),
-            Err(d) => return fail(d),
-        }
-    }
     let opts = GenerateOptions {
-        pvi: true,
+        pvi: false,
         ioc_dir: String::new(),
         runtime_dir: String::new(),
     };
-    match generate(&instances, &modules, &opts) {
-        Ok(g) => CheckResult {
-            check: "generate",
-            status: CheckStatus::Pass,
-            detail: format!("st.cmd and ioc.subst for `{}`", g.ioc_name),
-            problems: Diagnostics::default(),
-        },
-        Err(d) => fail(d),
+    let generated = match generate(&instances, &modules, &opts) {
+        Ok(g) => result(
+            "generate",
+            CheckStatus::Pass,
+            format!("st.cmd and ioc.subst for `{}`", g.ioc_name),
+            Diagnostics::default(),
+        ),
+        Err(d) => fail("generate", d),
+    };
+    [generated, schema_check(service, &modules)]
+}
+
+/// `ioc.schema.json` beside the service's values, when there is one, must be
+/// what `ioc generate-schema` writes for the definitions.
+fn schema_check(service: &Service, modules: &[SupportModule]) -> CheckResult {
+    let path = service.dir.join("ioc.schema.json");
+    if !path.is_file() {
+        return result(
+            "schema",
+            CheckStatus::Skip,
+            "no ioc.schema.json".into(),
+            Diagnostics::default(),
+        );
     }
+    let expected = match ioc_schema(modules) {
+        Ok(schema) => format!("{}\n", to_pretty(&schema)),
+        Err(e) => {
+            return result(
+                "schema",
+                CheckStatus::Fail,
+                "cannot build the schema".into(),
+                Diagnostics::from(e.to_diagnostic()),
+            )
+        }
+    };
+    let actual = fs_err::read(&path).unwrap_or_default();
+    if actual == expected.as_bytes() {
+        return result(
+            "schema",
+            CheckStatus::Pass,
+            "ioc.schema.json up to date".into(),
+            Diagnostics::default(),
+        );
+    }
+    let shown = format!("services/{}/ioc.schema.json", service.name);
+    let d = Diagnostic::plain(
+        None,
+        format!("`{shown}` is not the schema of the definitions the service is checked against"),
+    )
+    .with_hint(format!(
+        "regenerate it: `iocforge ioc generate-schema --no-ibek-defs DEFINITIONS... --output {shown}`"
+    ));
+    result(
+        "schema",
+        CheckStatus::Fail,
+        "ioc.schema.json out of date".into(),
+        Diagnostics::from(d),
+    )
 }
 
 /// Files under `dir` (symlinks followed) whose name ends with `suffix`, sorted.
