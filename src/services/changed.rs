@@ -204,3 +204,86 @@ fn describe(key: &str) -> String {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input(sha: &str, base: &str, note: Option<&str>) -> Input {
+        Input {
+            sha256: sha.into(),
+            base: base.into(),
+            note: note.map(str::to_string),
+        }
+    }
+
+    fn service(inputs: &[(&str, Input)]) -> ServiceDigest {
+        let inputs: BTreeMap<String, Input> = inputs
+            .iter()
+            .map(|(k, v)| ((*k).to_string(), v.clone()))
+            .collect();
+        let digest = inputs
+            .values()
+            .map(|i| i.sha256.clone())
+            .collect::<String>();
+        ServiceDigest { inputs, digest }
+    }
+
+    #[test]
+    fn a_version_only_change_is_marked_and_named() {
+        let before = BTreeMap::from([(
+            "a".to_string(),
+            service(&[("dependency ioc-instance", input("1", "b", Some("5.3.2")))]),
+        )]);
+        let after = BTreeMap::from([(
+            "a".to_string(),
+            service(&[("dependency ioc-instance", input("2", "b", Some("5.5.0")))]),
+        )]);
+        let changes = compare(&before, &after);
+        assert_eq!(changes.len(), 1);
+        assert!(changes[0].dependency_version_only);
+        assert_eq!(
+            changes[0].reasons,
+            ["dependency `ioc-instance` version 5.3.2 → 5.5.0"]
+        );
+    }
+
+    #[test]
+    fn files_added_and_removed_and_renames_are_two_entries() {
+        let before = BTreeMap::from([
+            (
+                "old".to_string(),
+                service(&[("file config/a", input("1", "1", None))]),
+            ),
+            (
+                "keep".to_string(),
+                service(&[("file config/a", input("1", "1", None))]),
+            ),
+        ]);
+        let after = BTreeMap::from([
+            (
+                "new".to_string(),
+                service(&[("file config/a", input("1", "1", None))]),
+            ),
+            (
+                "keep".to_string(),
+                service(&[("file config/b", input("1", "1", None))]),
+            ),
+        ]);
+        let changes = compare(&before, &after);
+        let got: Vec<(&str, Status)> = changes
+            .iter()
+            .map(|c| (c.name.as_str(), c.status))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("keep", Status::Changed),
+                ("new", Status::Added),
+                ("old", Status::Removed)
+            ]
+        );
+        assert_eq!(changes[0].reasons, ["config/a removed", "config/b added"]);
+        assert!(!changes[0].dependency_version_only);
+    }
+}
