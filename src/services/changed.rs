@@ -223,8 +223,8 @@ mod tests {
             .map(|(k, v)| ((*k).to_string(), v.clone()))
             .collect();
         let digest = inputs
-            .values()
-            .map(|i| i.sha256.clone())
+            .iter()
+            .flat_map(|(k, i)| [k.as_str(), "=", i.sha256.as_str(), ";"])
             .collect::<String>();
         ServiceDigest { inputs, digest }
     }
