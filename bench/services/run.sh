@@ -48,11 +48,12 @@ start=$(date +%s.%N)
 loop
 end=$(date +%s.%N)
 
-python3 - "$work/ours.json" "$start" "$end" "$n" "$(nproc)" > "$here/results.md" <<'PY'
+python3 - "$work/ours.json" "$start" "$end" "$n" "$(nproc)" "${ours#$root/}" > "$here/results.md" <<'PY'
 import json, sys
-ours = json.load(open(sys.argv[1]))["results"][0]["mean"]
+result = json.load(open(sys.argv[1]))["results"][0]
+ours, user = result["mean"], result["user"]
 loop = float(sys.argv[3]) - float(sys.argv[2])
-n, cores = int(sys.argv[4]), sys.argv[5]
+n, cores, binary = int(sys.argv[4]), sys.argv[5], sys.argv[6]
 print("# services check --all: one process against a per-service ibek loop\n")
 print(f"A generated repository of {n} IOC services (motorSim instances, symlinked")
 print("Chart.yaml and templates, shared values); definitions by --definitions.")
@@ -60,6 +61,7 @@ print("iocforge: `services check --all` (YAML, ConfigMap size, generate2 of each
 print("config/), hyperfine mean of 5. Baseline: `ibek runtime generate2` per IOC in")
 print("a shell loop, as services CI runs it inside each image (here without docker")
 print(f"or image pulls, so the real CI is slower still), one run. Machine: {cores} cores.")
+print(f"iocforge binary: `{binary}` (user CPU {user:.2f} s a run).")
 print("Regenerate with `bench/services/run.sh`.\n")
 print("| services | ibek loop | iocforge services check | ratio |")
 print("|---|---|---|---|")
