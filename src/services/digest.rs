@@ -23,6 +23,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
@@ -69,7 +70,10 @@ fn canonical_root(root: &Path) -> Result<PathBuf, ServicesError> {
 }
 
 fn sha(bytes: &[u8]) -> String {
-    let hash = Sha256::digest(bytes);
+    hex(&Sha256::digest(bytes))
+}
+
+fn hex(hash: &[u8]) -> String {
     let mut s = String::with_capacity(64);
     for b in hash {
         let _ = write!(s, "{b:02x}");
@@ -103,9 +107,9 @@ pub fn digest_service(
             continue;
         }
         if file.rel.starts_with("templates/") {
-            template_text.push_str(&String::from_utf8_lossy(&file.content));
+            template_text.push_str(&file.text);
         }
-        inputs.insert(format!("file {}", file.rel), plain_bytes(&file.content));
+        inputs.insert(format!("file {}", file.rel), plain_sha(&file.sha256));
     }
 
     for dep in &service.dependencies {
@@ -117,9 +121,9 @@ pub fn digest_service(
                 base.push_str("\nlocal chart:");
                 for file in walk(root, &dir)? {
                     if file.rel.starts_with("templates/") {
-                        template_text.push_str(&String::from_utf8_lossy(&file.content));
+                        template_text.push_str(&file.text);
                     }
-                    let _ = write!(base, "\n{}\t{}", file.rel, sha(&file.content));
+                    let _ = write!(base, "\n{}\t{}", file.rel, file.sha256);
                 }
             } else {
                 base.push_str("\nlocal chart missing");
@@ -178,11 +182,10 @@ pub fn digest_service(
     })
 }
 
-fn plain_bytes(bytes: &[u8]) -> Input {
-    let h = sha(bytes);
+fn plain_sha(h: &str) -> Input {
     Input {
-        sha256: h.clone(),
-        base: h,
+        sha256: h.to_string(),
+        base: h.to_string(),
         note: None,
     }
 }
@@ -191,8 +194,21 @@ fn plain_bytes(bytes: &[u8]) -> Input {
 struct WalkedFile {
     /// Path below the folder, with `/`.
     rel: String,
-    /// Its bytes, or the target text of a link leaving the repository or pointing nowhere.
-    content: Vec<u8>,
+    /// SHA-256 of its bytes, or of the target text of a link leaving the
+    /// repository or pointing nowhere.
+    sha256: String,
+    /// Its text, kept only for templates (whose text decides which shared keys count).
+    text: String,
+}
+
+impl WalkedFile {
+    fn link(dir: &Path, path: &Path, what: &str, target: &Path) -> WalkedFile {
+        WalkedFile {
+            rel: rel_of(dir, path),
+            sha256: sha(format!("{what} {}", target.display()).as_bytes()),
+            text: String::new(),
+        }
+    }
 }
 
 /// Every file under `dir`, following symlinks that stay inside `root`, sorted by path.
@@ -209,11 +225,7 @@ fn walk(root: &Path, dir: &Path) -> Result<Vec<WalkedFile>, ServicesError> {
                 // a dangling symlink: it counts by where it points
                 if let Some(path) = e.path() {
                     if let Ok(target) = fs_err::read_link(path) {
-                        files.push(WalkedFile {
-                            rel: rel_of(dir, path),
-                            content: format!("dangling symlink to {}", target.display())
-                                .into_bytes(),
-                        });
+                        files.push(WalkedFile::link(dir, path, "dangling symlink to", &target));
                         continue;
                     }
                 }
@@ -234,11 +246,12 @@ fn walk(root: &Path, dir: &Path) -> Result<Vec<WalkedFile>, ServicesError> {
                     path: path.to_path_buf(),
                     reason: crate::source::io_reason(&e),
                 })?;
-                files.push(WalkedFile {
-                    rel: rel_of(dir, path),
-                    content: format!("symlink outside the repository to {}", target.display())
-                        .into_bytes(),
-                });
+                files.push(WalkedFile::link(
+                    dir,
+                    path,
+                    "symlink outside the repository to",
+                    &target,
+                ));
                 if entry.file_type().is_dir() {
                     it.skip_current_dir();
                 }
@@ -248,14 +261,23 @@ fn walk(root: &Path, dir: &Path) -> Result<Vec<WalkedFile>, ServicesError> {
         if !entry.file_type().is_file() {
             continue;
         }
-        let content = fs_err::read(path).map_err(|e| ServicesError::Read {
+        let read_err = |e: std::io::Error| ServicesError::Read {
             path: path.to_path_buf(),
             reason: crate::source::io_reason(&e),
-        })?;
-        files.push(WalkedFile {
-            rel: rel_of(dir, path),
-            content,
-        });
+        };
+        let rel = rel_of(dir, path);
+        let mut file = fs_err::File::open(path).map_err(read_err)?;
+        let (sha256, text) = if rel.starts_with("templates/") {
+            let mut bytes = Vec::new();
+            file.read_to_end(&mut bytes).map_err(read_err)?;
+            (sha(&bytes), String::from_utf8_lossy(&bytes).into_owned())
+        } else {
+            // streamed: a large file (a vendored chart archive) is never held whole
+            let mut hasher = Sha256::new();
+            std::io::copy(&mut file, &mut hasher).map_err(read_err)?;
+            (hex(&hasher.finalize()), String::new())
+        };
+        files.push(WalkedFile { rel, sha256, text });
     }
     Ok(files)
 }
