@@ -196,6 +196,8 @@ fn check_all_passes_where_ibek_passes() {
         assert_eq!(status(&c, name, "yaml"), "pass", "{name}");
     }
     assert_eq!(status(&c, "motor-01", "schema"), "pass");
+    assert_eq!(status(&c, "ioc-01", "values"), "pass");
+    assert_eq!(status(&c, "legacy-01", "values"), "skip");
     assert_eq!(status(&c, "ioc-01", "schema"), "skip");
     assert_eq!(status(&c, "monitor", "generate"), "skip");
     assert_eq!(status(&c, "legacy-01", "generate"), "skip");
@@ -218,7 +220,7 @@ fn check_all_passes_where_ibek_passes() {
 type Break = fn(&Path);
 
 #[test]
-fn eleven_broken_variants_fail_with_a_clear_message() {
+fn twelve_broken_variants_fail_with_a_clear_message() {
     let variants: Vec<(&str, &str, Break, &str)> = vec![
         (
             "unknown parameter",
@@ -336,6 +338,14 @@ fn eleven_broken_variants_fail_with_a_clear_message() {
                 );
             },
             "ioc.schema.json` is not the schema",
+        ),
+        (
+            "values against the values schema",
+            "ioc-01",
+            |r| {
+                append(r, "services/ioc-01/values.yaml", "  replicas: two\n");
+            },
+            "services/ioc-01/values.yaml:4:",
         ),
         (
             "bad shared values",

@@ -45,7 +45,9 @@ Examples:
     /// Check each service as services CI does, in one process
     ///
     /// Per service: Chart.yaml and values.yaml are valid YAML (problems at
-    /// file:line:col); config/ fits a ConfigMap (1 MiB, naming the largest
+    /// file:line:col); the layered values match the chart's values.schema.json
+    /// (or the local schema a `# yaml-language-server: $schema=` line names);
+    /// config/ fits a ConfigMap (1 MiB, naming the largest
     /// files); config/ioc.yaml (and runtime.yaml) generate as `runtime
     /// generate2` generates them, against the definitions of --definitions
     /// (the image's /epics/ibek-defs) plus those the config folder carries;
@@ -286,6 +288,7 @@ fn check(a: &CheckArgs) -> CmdResult {
                 "SERVICE".to_string(),
                 "RESULT".into(),
                 "YAML".into(),
+                "VALUES".into(),
                 "CONFIG-SIZE".into(),
                 "GENERATE".into(),
                 "SCHEMA".into(),
@@ -302,6 +305,7 @@ fn check(a: &CheckArgs) -> CmdResult {
                     o.name.clone(),
                     if o.passed() { "ok" } else { "FAILED" }.into(),
                     status("yaml"),
+                    status("values"),
                     status("config-size"),
                     status("generate"),
                     status("schema"),

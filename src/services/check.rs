@@ -1,7 +1,8 @@
 //! `services check`: what services CI does per service, in one process.
 //!
 //! Above [`repo`](super::repo) and beside the runtime: each service's YAML
-//! is read strictly (problems at `file:line:col`), its `config/` folder must
+//! is read strictly (problems at `file:line:col`), its layered values must
+//! match the values schema when one is at hand, its `config/` folder must
 //! fit a ConfigMap (1 MiB), and an IOC instance's `config/` is generated as
 //! `runtime generate2` generates it (through `runtime::generate`, the same
 //! library functions the command uses) against the definitions given, and
@@ -11,12 +12,16 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use super::repo::{load, Service, Strictness};
+use serde_json::Value;
+
+use super::repo::{load, Service, Strictness, YamlFile};
 use super::ServicesError;
 use crate::diag::{Diagnostic, Diagnostics, Severity};
 use crate::model::support::SupportModule;
 use crate::runtime::generate::{generate, load_definitions, GenerateOptions};
+use crate::schema::check::node_to_json;
 use crate::schema::{ioc_schema, to_pretty};
+use crate::source::{Node, NodeKind};
 
 /// Kubernetes' limit on a ConfigMap's data (etcd's value limit).
 pub const CONFIGMAP_LIMIT: u64 = 1024 * 1024;
@@ -56,7 +61,7 @@ impl CheckStatus {
 /// One check of one service.
 #[derive(Debug, Clone)]
 pub struct CheckResult {
-    /// `yaml`, `config-size`, `generate` or `schema`.
+    /// `yaml`, `values`, `config-size`, `generate` or `schema`.
     pub check: &'static str,
     /// Pass, fail or skip.
     pub status: CheckStatus,
@@ -139,6 +144,7 @@ pub fn check_services(
             },
             problems,
         });
+        checks.push(values_schema(service, repo.shared_values.as_ref()));
         checks.push(config_size(service)?);
         checks.extend(generate_checks(service, shared_defs.as_ref()));
         outcomes.push(ServiceOutcome {
@@ -147,6 +153,144 @@ pub fn check_services(
         });
     }
     Ok(outcomes)
+}
+
+/// The schema the service's values answer to: the chart's `values.schema.json`
+/// (which Helm itself enforces), else the file a `# yaml-language-server:
+/// $schema=PATH` line of `values.yaml` names, when it is a local file.
+fn values_schema_path(service: &Service) -> Option<PathBuf> {
+    let chart_schema = service.dir.join("values.schema.json");
+    if chart_schema.is_file() {
+        return Some(chart_schema);
+    }
+    let values = service.values.as_ref()?;
+    values.source.text.lines().find_map(|line| {
+        let rest = line.trim_start().strip_prefix('#')?.trim_start();
+        let target = rest
+            .strip_prefix("yaml-language-server:")?
+            .trim_start()
+            .strip_prefix("$schema=")?
+            .trim();
+        if target.contains("://") {
+            return None;
+        }
+        let p = service.dir.join(target);
+        p.is_file().then_some(p)
+    })
+}
+
+/// The node a JSON pointer names, if the YAML has it.
+fn node_at<'a>(root: &'a Node, pointer: &str) -> Option<&'a Node> {
+    let mut node = root;
+    for seg in pointer.split('/').skip(1) {
+        let seg = seg.replace("~1", "/").replace("~0", "~");
+        node = match &node.kind {
+            NodeKind::Map(entries) => entries
+                .iter()
+                .rev()
+                .find(|(k, _)| k.key_text() == seg)
+                .map(|(_, v)| v)?,
+            NodeKind::Seq(items) => items.get(seg.parse::<usize>().ok()?)?,
+            _ => return None,
+        };
+    }
+    Some(node)
+}
+
+/// Helm's layering of values files: maps merge, the later value wins.
+fn layer(base: &mut Value, over: Value) {
+    match (base, over) {
+        (Value::Object(b), Value::Object(o)) => {
+            for (k, v) in o {
+                match b.get_mut(&k) {
+                    Some(existing) if existing.is_object() && v.is_object() => layer(existing, v),
+                    _ => {
+                        b.insert(k, v);
+                    }
+                }
+            }
+        }
+        (b, o) => *b = o,
+    }
+}
+
+/// The layered values (shared, then the service's) against the values schema.
+fn values_schema(service: &Service, shared: Option<&YamlFile>) -> CheckResult {
+    let Some(path) = values_schema_path(service) else {
+        return result(
+            "values",
+            CheckStatus::Skip,
+            "no values schema at hand".into(),
+            Diagnostics::default(),
+        );
+    };
+    let shown = path.display().to_string();
+    let schema: Value = match fs_err::read_to_string(&path)
+        .map_err(|e| crate::source::io_reason(&e))
+        .and_then(|t| serde_json::from_str(&t).map_err(|e| e.to_string()))
+    {
+        Ok(v) => v,
+        Err(e) => {
+            return result(
+                "values",
+                CheckStatus::Fail,
+                "values schema unreadable".into(),
+                Diagnostics::from(Diagnostic::plain(
+                    None,
+                    format!("cannot read `{shown}`: {e}"),
+                )),
+            )
+        }
+    };
+    let validator = match jsonschema::validator_for(&schema) {
+        Ok(v) => v,
+        // e.g. `$ref`s to URLs: iocforge never fetches them
+        Err(e) => {
+            return result(
+                "values",
+                CheckStatus::Skip,
+                format!("`{shown}` cannot be used offline: {e}"),
+                Diagnostics::default(),
+            )
+        }
+    };
+    let mut instance = Value::Object(serde_json::Map::new());
+    if let Some(shared) = shared.filter(|s| !s.raw) {
+        layer(&mut instance, node_to_json(&shared.node));
+    }
+    let own = service.values.as_ref().filter(|v| !v.raw);
+    if let Some(values) = own {
+        layer(&mut instance, node_to_json(&values.node));
+    }
+    let mut problems = Diagnostics::default();
+    for e in validator.iter_errors(&instance).take(50) {
+        let pointer = e.instance_path().to_string();
+        let message = format!("the layered values do not match `{shown}`: {e}");
+        let located = [own, shared]
+            .into_iter()
+            .flatten()
+            .find_map(|f| node_at(&f.node, &pointer).map(|n| (f, n)));
+        let d = match located {
+            Some((f, n)) => Diagnostic::error(&f.source, n.span, message),
+            None => Diagnostic::plain(None, format!("{message} (at `{pointer}`)")),
+        };
+        problems.push(d);
+    }
+    if problems.is_empty() {
+        result(
+            "values",
+            CheckStatus::Pass,
+            format!("layered values match `{shown}`"),
+            problems,
+        )
+    } else {
+        result(
+            "values",
+            CheckStatus::Fail,
+            format!("{} problem(s)", problems.0.len()),
+            problems,
+        )
+    }
 }
 
 /// The lenient loader's warnings about files under `dir`, as errors.
