@@ -827,3 +827,97 @@ fn bad_yaml_points_at_file_line_col_and_bad_revision_is_named() {
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("pass the top of the work tree"), "{stderr}");
 }
+
+#[test]
+fn packages_are_reproducible_and_render_like_the_layered_services() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = new_repo(&tmp.path().join("repo"));
+    let elsewhere = new_repo(&tmp.path().join("other/place"));
+    let charts = fixtures().join("charts");
+    let package = |r: &Repo, out: &Path| {
+        let (code, stdout, stderr) = run_iocforge(&[
+            "services",
+            "package",
+            &r.dir.to_string_lossy(),
+            "--version",
+            "1.2.3",
+            "--out",
+            &out.to_string_lossy(),
+            "--charts",
+            &charts.to_string_lossy(),
+        ]);
+        assert_eq!(code, 0, "{stderr}");
+        stdout.lines().map(PathBuf::from).collect::<Vec<_>>()
+    };
+    let first = package(&repo, &tmp.path().join("out1"));
+    let second = package(&repo, &tmp.path().join("out2"));
+    let third = package(&elsewhere, &tmp.path().join("out3"));
+    assert_eq!(first.len(), 8);
+    for ((a, b), c) in first.iter().zip(&second).zip(&third) {
+        let bytes = fs_err::read(a).unwrap();
+        assert_eq!(
+            bytes,
+            fs_err::read(b).unwrap(),
+            "{} differs between runs",
+            a.display()
+        );
+        assert_eq!(
+            bytes,
+            fs_err::read(c).unwrap(),
+            "{} depends on the path",
+            a.display()
+        );
+    }
+
+    // Helm renders each archive alone exactly as the layered service
+    let commit = repo.commit("initial");
+    let rendered = render_all(
+        &repo,
+        std::slice::from_ref(&commit),
+        &tmp.path().join("trees"),
+    );
+    let pairs: Vec<String> = first
+        .iter()
+        .map(|p| {
+            let file = p.file_name().unwrap().to_string_lossy();
+            let release = file.strip_suffix("-1.2.3.tgz").unwrap().to_string();
+            format!("{release}={}", p.display())
+        })
+        .collect();
+    let out = Command::new(helm_python())
+        .arg(fixtures().join("render.py"))
+        .arg("--archives")
+        .args(&pairs)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let archives: BTreeMap<String, Value> = serde_json::from_slice(&out.stdout).unwrap();
+    for pair in &pairs {
+        let (release, archive) = pair.split_once('=').unwrap();
+        let from_archive = &archives[archive];
+        assert!(
+            from_archive.get("error").is_none(),
+            "{release}: {from_archive}"
+        );
+        // template paths carry the chart name, which the package renames: compare the manifests
+        let texts = |v: &Value| {
+            let mut t: Vec<String> = v
+                .as_object()
+                .unwrap()
+                .values()
+                .map(|m| m.as_str().unwrap().to_string())
+                .collect();
+            t.sort();
+            t
+        };
+        assert_eq!(
+            texts(from_archive),
+            texts(&rendered[&commit][release]),
+            "{release}: the packaged chart renders differently"
+        );
+    }
+}

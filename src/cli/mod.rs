@@ -77,7 +77,7 @@ enum Command {
     /// Commands for working inside generic IOC developer containers
     #[command(subcommand)]
     Dev(dev::DevCommand),
-    /// Commands over a services repository: list services, see which changed
+    /// Commands over a services repository: list, changed, check, package
     #[command(subcommand)]
     Services(services::ServicesCommand),
 }

@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
+use super::package::layer;
 use super::repo::{load, Service, Strictness, YamlFile};
 use super::ServicesError;
 use crate::diag::{Diagnostic, Diagnostics, Severity};
@@ -195,23 +196,6 @@ fn node_at<'a>(root: &'a Node, pointer: &str) -> Option<&'a Node> {
         };
     }
     Some(node)
-}
-
-/// Helm's layering of values files: maps merge, the later value wins.
-fn layer(base: &mut Value, over: Value) {
-    match (base, over) {
-        (Value::Object(b), Value::Object(o)) => {
-            for (k, v) in o {
-                match b.get_mut(&k) {
-                    Some(existing) if existing.is_object() && v.is_object() => layer(existing, v),
-                    _ => {
-                        b.insert(k, v);
-                    }
-                }
-            }
-        }
-        (b, o) => *b = o,
-    }
 }
 
 /// The layered values (shared, then the service's) against the values schema.

@@ -62,7 +62,7 @@ pub fn digest_repo(repo: &ServicesRepo) -> Result<BTreeMap<String, ServiceDigest
     Ok(out)
 }
 
-fn canonical_root(root: &Path) -> Result<PathBuf, ServicesError> {
+pub(super) fn canonical_root(root: &Path) -> Result<PathBuf, ServicesError> {
     fs_err::canonicalize(root).map_err(|e| ServicesError::Read {
         path: root.to_path_buf(),
         reason: crate::source::io_reason(&e),
@@ -191,9 +191,11 @@ fn plain_sha(h: &str) -> Input {
 }
 
 /// A file found under a folder, symlinks followed.
-struct WalkedFile {
+pub(super) struct WalkedFile {
     /// Path below the folder, with `/`.
-    rel: String,
+    pub(super) rel: String,
+    /// The file to read, or `None` for a link leaving the repository or pointing nowhere.
+    pub(super) path: Option<PathBuf>,
     /// SHA-256 of its bytes, or of the target text of a link leaving the
     /// repository or pointing nowhere.
     sha256: String,
@@ -205,6 +207,7 @@ impl WalkedFile {
     fn link(dir: &Path, path: &Path, what: &str, target: &Path) -> WalkedFile {
         WalkedFile {
             rel: rel_of(dir, path),
+            path: None,
             sha256: sha(format!("{what} {}", target.display()).as_bytes()),
             text: String::new(),
         }
@@ -212,7 +215,7 @@ impl WalkedFile {
 }
 
 /// Every file under `dir`, following symlinks that stay inside `root`, sorted by path.
-fn walk(root: &Path, dir: &Path) -> Result<Vec<WalkedFile>, ServicesError> {
+pub(super) fn walk(root: &Path, dir: &Path) -> Result<Vec<WalkedFile>, ServicesError> {
     let mut files = Vec::new();
     let mut it = walkdir::WalkDir::new(dir)
         .follow_links(true)
@@ -277,7 +280,12 @@ fn walk(root: &Path, dir: &Path) -> Result<Vec<WalkedFile>, ServicesError> {
             std::io::copy(&mut file, &mut hasher).map_err(read_err)?;
             (hex(&hasher.finalize()), String::new())
         };
-        files.push(WalkedFile { rel, sha256, text });
+        files.push(WalkedFile {
+            rel,
+            path: Some(path.to_path_buf()),
+            sha256,
+            text,
+        });
     }
     Ok(files)
 }

@@ -12,6 +12,7 @@ pub mod canonical;
 pub mod changed;
 pub mod check;
 pub mod digest;
+pub mod package;
 pub mod repo;
 pub mod snapshot;
 

@@ -1,6 +1,7 @@
 """Renders every service of services repositories with the real Helm engine.
 
 Usage: python render.py CHARTS_DIR TREE...
+       python render.py --archives RELEASE=ARCHIVE...
 
 Each TREE is a copy of a services repository (one commit). Every folder
 services/NAME/ with a Chart.yaml is copied with symlinks followed (as
@@ -10,6 +11,9 @@ Helm resolves it), and it is rendered as
 `helm template NAME --values services/values.yaml --values services/NAME/values.yaml`
 renders it, through helm-python-sdk (Helm v4 as a shared library).
 Prints JSON: {TREE: {NAME: {template: manifest} | {"error": message}}}.
+With --archives, each packaged chart is rendered on its own, with no values
+given (what `services package` layered in must suffice):
+{ARCHIVE: {template: manifest} | {"error": message}}.
 """
 
 import json
@@ -73,7 +77,22 @@ def render_tree(charts, tree):
     return out
 
 
+def render_archives(pairs):
+    out = {}
+    for pair in pairs:
+        release, archive = pair.split("=", 1)
+        try:
+            chart = helm.Chart.load(archive)
+            out[archive] = chart.render({}, name=release, namespace="services", is_install=True)
+        except Exception as e:  # a failed render is a result the test reports
+            out[archive] = {"error": f"{type(e).__name__}: {e}"}
+    return out
+
+
 def main():
+    if sys.argv[1] == "--archives":
+        json.dump(render_archives(sys.argv[2:]), sys.stdout, sort_keys=True)
+        return
     charts = sys.argv[1]
     result = {tree: render_tree(charts, tree) for tree in sys.argv[2:]}
     json.dump(result, sys.stdout, sort_keys=True)
