@@ -18,7 +18,7 @@ use std::collections::HashSet;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use super::command::{quote, CommandSpec};
+use super::command::{quote, CommandSpec, Runner, SpawnError};
 
 /// The skeleton: path in the IOC folder and contents.
 pub const SKELETON: &[(&str, &str)] = &[
@@ -478,6 +478,52 @@ pub fn open_permissions(env: &IocEnv) -> Result<(), IocBuildError> {
         if dir.is_dir() {
             set_mode(&dir, 0o777)?;
         }
+    }
+    Ok(())
+}
+
+/// Why the `make` of the generic IOC failed.
+#[derive(Debug, thiserror::Error)]
+pub enum MakeError {
+    /// `make` could not be started.
+    #[error("{error}: {}", error.source)]
+    Spawn {
+        /// The spawn failure.
+        error: SpawnError,
+    },
+    /// A command exited with a failure.
+    #[error("`{command}` failed with status {}", code.map_or_else(|| "?".into(), |c| c.to_string()))]
+    Failed {
+        /// The command line.
+        command: String,
+        /// Its exit code (`None` after a signal).
+        code: Option<i32>,
+        /// The last lines of its output.
+        tail: Vec<String>,
+    },
+}
+
+/// Runs the [`make_commands`] in order; `done` hears of each one that
+/// succeeded and how long it took. The last `make clean` may fail, as
+/// ibek-support ignores it.
+pub fn run_make(
+    runner: &mut dyn Runner,
+    commands: &[CommandSpec],
+    done: &mut dyn FnMut(&CommandSpec, std::time::Duration),
+) -> Result<(), MakeError> {
+    let last = commands.len().saturating_sub(1);
+    for (i, c) in commands.iter().enumerate() {
+        let started = std::time::Instant::now();
+        let out = runner.run(c).map_err(|error| MakeError::Spawn { error })?;
+        if out.success || (i == last && i > 1) {
+            done(c, started.elapsed());
+            continue;
+        }
+        return Err(MakeError::Failed {
+            command: c.to_string(),
+            code: out.code,
+            tail: out.tail,
+        });
     }
     Ok(())
 }

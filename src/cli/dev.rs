@@ -4,8 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 
-use super::runtime::epics_root;
 use super::{printer, CmdResult, Failure};
+use crate::layout::EpicsLayout;
 
 /// The `dev` subcommands.
 #[derive(Debug, Subcommand)]
@@ -26,13 +26,13 @@ pub struct InstanceArgs {
 }
 
 /// Runs a `dev` subcommand.
-pub fn run(cmd: DevCommand) -> CmdResult {
+pub fn run(cmd: DevCommand, layout: &EpicsLayout) -> CmdResult {
     match cmd {
-        DevCommand::Instance(a) => instance(&a.instance),
+        DevCommand::Instance(a) => instance(&a.instance, layout),
     }
 }
 
-fn instance(instance: &std::path::Path) -> CmdResult {
+fn instance(instance: &std::path::Path, layout: &EpicsLayout) -> CmdResult {
     if !instance.is_dir() {
         return Err(Failure::Env(format!(
             "invalid value for INSTANCE: directory `{}` does not exist",
@@ -40,8 +40,7 @@ fn instance(instance: &std::path::Path) -> CmdResult {
         )));
     }
     let instance = fs_err::canonicalize(instance).map_err(|e| Failure::Env(e.to_string()))?;
-    let ioc =
-        std::env::var_os(crate::env::IOC).map_or_else(|| epics_root().join("ioc"), PathBuf::from);
+    let ioc = layout.ioc();
     if !ioc.is_dir() {
         return Err(Failure::Exit(
             1,

@@ -15,11 +15,13 @@ pub mod support;
 pub mod support_build;
 pub mod validate;
 
+use std::path::Path;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
 use crate::diag::Diagnostics;
+use crate::layout::{Environment, EpicsLayout};
 
 /// How a command failed.
 #[derive(Debug)]
@@ -92,12 +94,14 @@ pub fn main() -> ExitCode {
             };
         }
     };
+    // the one read of the process environment; everything below gets the layout
+    let layout = EpicsLayout::from_env(Environment::capture());
     let result = match cli.command {
-        Command::Runtime(cmd) => runtime::run(cmd),
-        Command::Ioc(cmd) => ioc::run(cmd),
-        Command::Support(cmd) => support::run(cmd),
-        Command::Msi(args) => return msi::run(args),
-        Command::Dev(cmd) => dev::run(cmd),
+        Command::Runtime(cmd) => runtime::run(cmd, &layout),
+        Command::Ioc(cmd) => ioc::run(cmd, &layout),
+        Command::Support(cmd) => support::run(cmd, &layout),
+        Command::Msi(args) => return msi::run(args, layout.env()),
+        Command::Dev(cmd) => dev::run(cmd, &layout),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -113,5 +117,18 @@ pub fn main() -> ExitCode {
             printer::error(&msg);
             ExitCode::from(code)
         }
+    }
+}
+
+/// Writes schema text as ibek does: `typer.echo` to stdout, or the file plus a newline.
+pub fn write_schema(text: &str, output: Option<&Path>) -> CmdResult {
+    let text = format!("{text}\n");
+    match output {
+        None => {
+            printer::data(&text);
+            Ok(())
+        }
+        Some(path) => fs_err::write(path, text)
+            .map_err(|e| Failure::Env(format!("cannot write `{}`: {e}", path.display()))),
     }
 }

@@ -19,6 +19,7 @@ use crate::build::{
     load_install, locate_module, plan, resolve_install, Apt, BuildEnv, Downloader, Step,
 };
 use crate::env;
+use crate::layout::EpicsLayout;
 
 const BUILD_HELP: &str = "\
 Examples:
@@ -158,7 +159,7 @@ fn cwd() -> Result<PathBuf, Failure> {
 }
 
 /// Runs `support build`.
-pub fn run(args: BuildArgs) -> CmdResult {
+pub fn run(args: BuildArgs, layout: &EpicsLayout) -> CmdResult {
     let started = Instant::now();
     let folder = locate_module(&args.module, &cwd()?).map_err(|e| {
         Failure::Env(format!(
@@ -169,7 +170,8 @@ pub fn run(args: BuildArgs) -> CmdResult {
     if !file.warnings.is_empty() {
         printer::diagnostics(&file.warnings);
     }
-    let mut env = BuildEnv::detect(&args.epics_root, &folder);
+    let build_layout = EpicsLayout::new(&args.epics_root, layout.env().clone());
+    let mut env = BuildEnv::detect(&build_layout, &folder);
     env.skip_apt = args.skip_apt;
     env.skip_clean = args.skip_clean;
     let spec = resolve_install(&file, &env, args.version.as_deref())?;
@@ -252,7 +254,7 @@ pub fn run(args: BuildArgs) -> CmdResult {
 
 /// Runs `support apt-install-runtime-packages`: installs the packages
 /// recorded by support builds, as ibek does.
-pub fn run_apt_install(args: AptInstallArgs) -> CmdResult {
+pub fn run_apt_install(args: AptInstallArgs, layout: &EpicsLayout) -> CmdResult {
     let env = BuildEnv::new(&args.epics_root, Path::new(""));
     let list = env.runtime_debs();
     if !list.exists() {
@@ -265,8 +267,8 @@ pub fn run_apt_install(args: AptInstallArgs) -> CmdResult {
     let recorded = fs_err::read_to_string(&list).map_err(|e| Failure::Env(e.to_string()))?;
     let commands = runtime_install_commands(
         &recorded,
-        &Apt::detect(),
-        Downloader::detect(),
+        &Apt::detect(layout.env()),
+        Downloader::detect(layout.env()),
         &std::env::temp_dir(),
         args.keep_apt_lists,
     );
