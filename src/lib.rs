@@ -18,3 +18,4 @@ pub mod resolve;
 pub mod runtime;
 pub mod schema;
 pub mod source;
+pub mod span;
