@@ -261,6 +261,11 @@ impl EpicsLayout {
         self.ibek_ioc().join(CONFIG_DIR_NAME)
     }
 
+    /// `$EPICS_ROOT/support/configure`: what support builds record for the IOC build.
+    pub fn ibek_configure(&self) -> PathBuf {
+        self.ibek_support().join("configure")
+    }
+
     /// `$SUPPORT/configure/RELEASE.shell`: support module paths for the shell.
     pub fn release_shell(&self) -> PathBuf {
         self.support.join("configure/RELEASE.shell")

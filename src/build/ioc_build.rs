@@ -19,6 +19,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use super::command::{quote, CommandSpec, Runner, SpawnError};
+use crate::layout::{Environment, EpicsLayout};
 
 /// The skeleton: path in the IOC folder and contents.
 pub const SKELETON: &[(&str, &str)] = &[
@@ -138,13 +139,22 @@ pub struct IocEnv {
 impl IocEnv {
     /// The defaults of epics-containers images, under `epics_root`.
     pub fn new(epics_root: &Path) -> IocEnv {
-        let epics_root: PathBuf = epics_root.components().collect();
+        let layout = EpicsLayout::new(
+            &epics_root.components().collect::<PathBuf>(),
+            Environment::default(),
+        );
+        IocEnv::from_layout(&layout)
+    }
+
+    /// The folders of `layout`: `$IOC`, `$EPICS_BASE`, `$EPICS_HOST_ARCH`,
+    /// and the support tree of the support builds (`$EPICS_ROOT/support`).
+    pub fn from_layout(layout: &EpicsLayout) -> IocEnv {
         IocEnv {
-            ioc: epics_root.join("ioc"),
-            epics_base: epics_root.join("epics-base"),
-            support: epics_root.join("support"),
-            epics_root,
-            host_arch: "linux-x86_64".into(),
+            epics_root: layout.root_clean(),
+            ioc: layout.ioc().to_path_buf(),
+            epics_base: layout.epics_base().to_path_buf(),
+            support: layout.ibek_support(),
+            host_arch: layout.host_arch().to_string(),
         }
     }
 
@@ -472,7 +482,7 @@ fn set_mode(path: &Path, mode: u32) -> Result<(), IocBuildError> {
 pub fn open_permissions(env: &IocEnv) -> Result<(), IocBuildError> {
     for dir in [
         env.epics_root.clone(),
-        env.epics_root.join("autosave"),
+        EpicsLayout::new(&env.epics_root, Environment::default()).autosave(),
         env.ioc.clone(),
     ] {
         if dir.is_dir() {

@@ -40,7 +40,7 @@ use std::path::{Path, PathBuf};
 
 pub use apt::{Apt, Downloader};
 
-use crate::layout::EpicsLayout;
+use crate::layout::{Environment, EpicsLayout};
 pub use install::{load_install, InstallFile};
 pub use plan::{plan, Phase, Step};
 pub use spec::{resolve_install, InstallSpec};
@@ -113,14 +113,19 @@ impl BuildEnv {
         self.target_arch.contains("RTEMS")
     }
 
+    /// The `/epics` tree of the build: ibek's paths under [`BuildEnv::epics_root`].
+    pub fn layout(&self) -> EpicsLayout {
+        EpicsLayout::new(&self.epics_root, Environment::default())
+    }
+
     /// `$EPICS_ROOT/support`.
     pub fn support(&self) -> PathBuf {
-        self.epics_root.join("support")
+        self.layout().ibek_support()
     }
 
     /// `$EPICS_ROOT/support/configure`.
     pub fn configure(&self) -> PathBuf {
-        self.support().join("configure")
+        self.layout().ibek_configure()
     }
 
     /// The global RELEASE every module links to.
@@ -155,17 +160,17 @@ impl BuildEnv {
 
     /// `$EPICS_ROOT/ibek-defs`: `*.ibek.support.yaml` links.
     pub fn ibek_defs(&self) -> PathBuf {
-        self.epics_root.join("ibek-defs")
+        self.layout().ibek_defs()
     }
 
     /// `$EPICS_ROOT/pvi-defs`: `*.pvi.device.yaml` links.
     pub fn pvi_defs(&self) -> PathBuf {
-        self.epics_root.join("pvi-defs")
+        self.layout().pvi_defs()
     }
 
     /// `$EPICS_ROOT/autosave`: `*.req` links.
     pub fn autosave(&self) -> PathBuf {
-        self.epics_root.join("autosave")
+        self.layout().autosave()
     }
 
     /// `$EPICS_ROOT/support/configure/protocol`: copied `protocol_files`.

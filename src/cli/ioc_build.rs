@@ -333,7 +333,7 @@ fn make(commands: &[CommandSpec], verbose: bool) -> CmdResult {
 /// Runs `ioc build`.
 pub fn run_ioc_build(a: &IocBuildArgs, layout: &EpicsLayout) -> CmdResult {
     let build_layout = EpicsLayout::new(&a.epics_root, layout.env().clone());
-    let mut ioc_env = IocEnv::new(build_layout.root());
+    let mut ioc_env = IocEnv::from_layout(&build_layout);
     if let Some(ioc) = &a.ioc {
         ioc_env.ioc.clone_from(ioc);
     }

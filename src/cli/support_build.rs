@@ -14,7 +14,7 @@ use super::{printer, CmdResult, Failure};
 use crate::build::apt::runtime_install_commands;
 use crate::build::command::{ProcessRunner, Runner};
 use crate::build::executor::{execute, ExecError, ExecOptions, Outcome, StepFailed, StepLog};
-use crate::build::stamp::{hash_folder, Stamp};
+use crate::build::stamp::{hash_folder, Freshness, Stamp};
 use crate::build::{
     load_install, locate_module, plan, resolve_install, Apt, BuildEnv, Downloader, Step,
 };
@@ -184,9 +184,8 @@ pub fn run(args: BuildArgs, layout: &EpicsLayout) -> CmdResult {
         inputs: hash_folder(&folder)
             .map_err(|e| Failure::Env(format!("cannot read `{}`: {e}", folder.display())))?,
     };
-    let previous = Stamp::read(&stamp_path);
-    let clone_present = spec.local_path.exists();
-    let up_to_date = clone_present && previous.as_ref() == Some(&stamp);
+    let freshness = stamp.freshness(Stamp::read(&stamp_path).as_ref(), spec.local_path.exists());
+    let up_to_date = freshness == Freshness::UpToDate;
 
     if args.dry_run {
         let mut out = String::new();
@@ -202,12 +201,11 @@ pub fn run(args: BuildArgs, layout: &EpicsLayout) -> CmdResult {
         }
         return Ok(());
     }
-    if let Some(prev) = previous.filter(|p| clone_present && p.version != spec.version) {
+    if let Freshness::OtherVersion { held } = &freshness {
         return Err(Failure::Env(format!(
-            "`{}` holds `{}` version {}, not {}\n\nhint: delete `{}` to clone {}, as ibek-support keeps an existing clone",
+            "`{}` holds `{}` version {held}, not {}\n\nhint: delete `{}` to clone {}, as ibek-support keeps an existing clone",
             spec.local_path.display(),
             args.module,
-            prev.version,
             spec.version,
             spec.local_path.display(),
             spec.version
