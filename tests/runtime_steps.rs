@@ -9,51 +9,24 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
-struct Tree {
-    _tmp: tempfile::TempDir,
-    root: PathBuf,
-}
+#[path = "runtime/tree.rs"]
+mod tree;
 
-/// An `/epics` tree: the epics and tempsim definitions, the tempsim support
-/// module with a request template, RELEASE.shell, and an instance config
-/// folder with an overriding request template, a protocol and a template.
+use tree::Tree;
+
+/// The runtime tests' tree, plus an instance config folder with an
+/// overriding request template, a protocol and a template.
 fn make_tree() -> Tree {
-    let tmp = tempfile::tempdir().unwrap();
-    let root = tmp.path().join("epics");
-    let defs = root.join("ibek-defs");
-    fs_err::create_dir_all(&defs).unwrap();
-    fs_err::copy(
-        common::root().join("support-defs/epics.ibek.support.yaml"),
-        defs.join("epics.ibek.support.yaml"),
-    )
-    .unwrap();
-    let fixture = common::root().join("tests/runtime/tempsim");
-    fs_err::copy(
-        fixture.join("tempsim.ibek.support.yaml"),
-        defs.join("tempsim.ibek.support.yaml"),
-    )
-    .unwrap();
-    common::copy_dir(&fixture.join("db"), &root.join("support/tempsim/db"));
-    fs_err::create_dir_all(root.join("support/configure")).unwrap();
-    fs_err::write(
-        root.join("support/configure/RELEASE.shell"),
-        format!("export TEMPSIM=\"{}/support/tempsim\"\n", root.display()),
-    )
-    .unwrap();
-    let config = root.join("ioc/config");
-    fs_err::create_dir_all(&config).unwrap();
-    fs_err::copy(
-        common::root().join("tests/runtime/ioc.yaml"),
-        config.join("ioc.yaml"),
-    )
-    .unwrap();
+    let ioc_yaml = fs_err::read_to_string(common::root().join("tests/runtime/ioc.yaml")).unwrap();
+    let tree = tree::make_tree(&ioc_yaml);
+    let config = tree.root.join("ioc/config");
     fs_err::write(config.join("tempsim_positions.req"), "$(P)$(R)X\n").unwrap();
     fs_err::write(config.join("dev.proto"), "Terminator = LF;\n").unwrap();
     fs_err::write(config.join("extra.template"), "record(ai, \"$(P)X\") {}\n").unwrap();
-    Tree { _tmp: tmp, root }
+    tree
 }
 
 /// The environment start.sh gives ibek: RELEASE.shell sourced, IOC and

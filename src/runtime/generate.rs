@@ -109,13 +109,19 @@ pub fn generate(
     modules: &[SupportModule],
     opts: &GenerateOptions,
 ) -> Result<Generated, Diagnostics> {
-    let parsed: Vec<ParsedInstance> = instances.iter().map(|p| load_yaml(p)).collect();
+    let (parsed, stem) = read_instances(instances);
+    generate_parsed(&parsed, &stem, modules, opts)
+}
+
+/// Reads every instance file, and the stem of the first (ibek's `ioc_yaml_file_name`).
+pub fn read_instances(instances: &[PathBuf]) -> (Vec<ParsedInstance>, String) {
+    let parsed = instances.iter().map(|p| load_yaml(p)).collect();
     let stem = instances
         .first()
         .and_then(|p| p.file_stem())
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
-    generate_parsed(&parsed, &stem, modules, opts)
+    (parsed, stem)
 }
 
 /// An instance file as read: its text and YAML tree, or why it could not be read.

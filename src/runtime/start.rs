@@ -92,135 +92,187 @@ fn joined<T: std::fmt::Display>(items: impl IntoIterator<Item = T>, sep: &str) -
         .join(sep)
 }
 
-/// Runs the steps; `log` gets one line per step. Ends with what to exec.
+/// Runs the steps in order; `log` gets one line per step. Ends with what to exec.
 pub fn run_steps(
     s: &StartSettings,
     log: &mut dyn FnMut(&str, &str, Duration),
 ) -> Result<StartOutcome, StepFailure> {
-    // start.sh exports IOC and RUNTIME_DIR before ibek reads them
-    let mut layout = s.layout.exported();
-    let config = layout.config();
-
-    let t = Instant::now();
-    let detail = match release_shell::load_into(&mut layout) {
-        Ok(Some(n)) => format!("{n} variables from {}", layout.release_shell().display()),
-        Ok(None) => format!("no {}", layout.release_shell().display()),
-        Err(d) => return Err(fail("release-shell", d)),
+    let mut run = Run {
+        // start.sh exports IOC and RUNTIME_DIR before ibek reads them
+        layout: s.layout.exported(),
+        config: s.layout.config(),
+        files: OutputSet::default(),
+        generated: false,
+        log,
     };
-    log("release-shell", &detail, t.elapsed());
+    run.step("release-shell", Run::release_shell)?;
+    if let Some(custom) = run.custom_start_script() {
+        return Ok(custom);
+    }
+    run.step("copy", Run::copy)?;
+    if run.config.join("ioc.yaml").is_file() {
+        run.step("generate", |r| r.generate(s.pvi))?;
+    }
+    if let Some(subst) = run.files.get("ioc.subst").map(str::to_string) {
+        run.step("expand-db", |r| r.expand_db(&subst))?;
+        if run.generated {
+            run.step("autosave", |r| r.autosave(&subst))?;
+        }
+    }
+    run.step("write", Run::write)?;
+    run.step("place-files", Run::place_files)?;
+    run.step("do-wait", |r| r.do_wait(s.do_wait))?;
+    let argv = ioc_argv(&run.layout, &s.ioc_command).map_err(|d| fail("exec", d))?;
+    Ok(StartOutcome::Exec {
+        argv,
+        cwd: run.layout.ioc().to_path_buf(),
+        env: run.layout.env().clone(),
+    })
+}
 
-    // a custom start script takes over completely
-    let custom = config.join("start.sh");
-    if custom.is_file() {
-        log(
-            "start.sh",
-            &format!("handing over to {}", custom.display()),
-            Duration::ZERO,
-        );
-        return Ok(StartOutcome::Exec {
-            argv: vec!["bash".into(), custom.into_os_string()],
-            cwd: layout.ioc().to_path_buf(),
-            env: layout.env().clone(),
-        });
+/// The state the steps share: the layout (its environment grows with
+/// `RELEASE.shell`) and the files for the runtime folder.
+struct Run<'a> {
+    layout: EpicsLayout,
+    config: PathBuf,
+    files: OutputSet,
+    generated: bool,
+    log: &'a mut dyn FnMut(&str, &str, Duration),
+}
+
+type StepResult = Result<String, StepFailure>;
+
+impl Run<'_> {
+    /// Runs one step and logs its detail line and duration.
+    fn step(
+        &mut self,
+        name: &str,
+        f: impl FnOnce(&mut Self) -> StepResult,
+    ) -> Result<(), StepFailure> {
+        let t = Instant::now();
+        let detail = f(self)?;
+        (self.log)(name, &detail, t.elapsed());
+        Ok(())
     }
 
-    let t = Instant::now();
-    let (mut files, copied) = copy_boot_files(&config)?;
-    let detail = if copied.is_empty() {
-        "no hand-written files".to_string()
-    } else {
-        copied.join(", ")
-    };
-    log("copy", &detail, t.elapsed());
-
-    // generating replaces the runtime folder's boot files, as ibek does
-    let generated = config.join("ioc.yaml").is_file();
-    if generated {
-        let t = Instant::now();
-        let instances = config_instances(&config);
-        let defs = runtime_definitions(&layout, Some(&config));
-        let g = generate_ioc(&layout, &instances, &defs, s.pvi).map_err(|d| StepFailure {
-            step: "generate",
-            diags: d,
-        })?;
-        files = g.files;
-        let detail = format!(
-            "{} from {} ({} definition files)",
-            joined(files.0.keys().map(|k| k.display()), ", "),
-            joined(instances.iter().map(|p| p.display()), " + "),
-            defs.len()
-        );
-        log("generate", &detail, t.elapsed());
-    }
-
-    if let Some(subst) = files.get("ioc.subst").map(str::to_string) {
-        let t = Instant::now();
-        let exp = dbexpand::expand_ioc_db(&layout, &config, layout.runtime(), &subst, true)
-            .map_err(|d| fail("expand-db", d))?;
-        let lines = exp.text.lines().count();
-        files.insert("ioc.db", exp.text);
-        log("expand-db", &format!("ioc.db, {lines} lines"), t.elapsed());
-
-        if generated {
-            let t = Instant::now();
-            let made = autosave::request_files(&layout, &subst, layout.runtime())
-                .map_err(|e| fail("autosave", autosave_diagnostic(&e)))?;
-            let mut names = Vec::new();
-            for (name, text) in made {
-                if name.ends_with(".req") {
-                    names.push(name.clone());
-                }
-                files.insert(name, text);
-            }
-            let detail = if names.is_empty() {
-                "no request templates".to_string()
-            } else {
-                names.join(", ")
-            };
-            log("autosave", &detail, t.elapsed());
+    fn release_shell(&mut self) -> StepResult {
+        let file = self.layout.release_shell();
+        match release_shell::load_into(&mut self.layout) {
+            Ok(Some(n)) => Ok(format!("{n} variables from {}", file.display())),
+            Ok(None) => Ok(format!("no {}", file.display())),
+            Err(d) => Err(fail("release-shell", d)),
         }
     }
 
-    let t = Instant::now();
-    let runtime = layout.runtime();
-    write_folder(runtime, &files)
-        .map_err(|e| io_fail("write", &format!("cannot write {}", runtime.display()), &e))?;
-    let detail = format!("{} files in {}", files.0.len(), runtime.display());
-    log("write", &detail, t.elapsed());
+    /// A custom `config/start.sh` takes over completely.
+    fn custom_start_script(&mut self) -> Option<StartOutcome> {
+        let custom = self.config.join("start.sh");
+        if !custom.is_file() {
+            return None;
+        }
+        let detail = format!("handing over to {}", custom.display());
+        (self.log)("start.sh", &detail, Duration::ZERO);
+        Some(StartOutcome::Exec {
+            argv: vec!["bash".into(), custom.into_os_string()],
+            cwd: self.layout.ioc().to_path_buf(),
+            env: self.layout.env().clone(),
+        })
+    }
 
-    let t = Instant::now();
-    let n = place::place_start_files(&layout, &config)
-        .map_err(|e| io_fail("place-files", "cannot place files", &e))?;
-    log("place-files", &format!("{n} files"), t.elapsed());
+    fn copy(&mut self) -> StepResult {
+        let (files, copied) = copy_boot_files(&self.config)?;
+        self.files = files;
+        Ok(if copied.is_empty() {
+            "no hand-written files".to_string()
+        } else {
+            copied.join(", ")
+        })
+    }
 
-    let t = Instant::now();
-    if s.do_wait {
+    /// Generating replaces the runtime folder's boot files, as ibek does.
+    fn generate(&mut self, pvi: bool) -> StepResult {
+        let instances = config_instances(&self.config);
+        let defs = runtime_definitions(&self.layout, Some(&self.config));
+        let g = generate_ioc(&self.layout, &instances, &defs, pvi).map_err(|d| StepFailure {
+            step: "generate",
+            diags: d,
+        })?;
+        self.files = g.files;
+        self.generated = true;
+        Ok(format!(
+            "{} from {} ({} definition files)",
+            joined(self.files.0.keys().map(|k| k.display()), ", "),
+            joined(instances.iter().map(|p| p.display()), " + "),
+            defs.len()
+        ))
+    }
+
+    fn expand_db(&mut self, subst: &str) -> StepResult {
+        let exp = dbexpand::expand_ioc_db(
+            &self.layout,
+            &self.config,
+            self.layout.runtime(),
+            subst,
+            true,
+        )
+        .map_err(|d| fail("expand-db", d))?;
+        let lines = exp.text.lines().count();
+        self.files.insert("ioc.db", exp.text);
+        Ok(format!("ioc.db, {lines} lines"))
+    }
+
+    fn autosave(&mut self, subst: &str) -> StepResult {
+        let made = autosave::request_files(&self.layout, subst, self.layout.runtime())
+            .map_err(|e| fail("autosave", autosave_diagnostic(&e)))?;
+        let mut names = Vec::new();
+        for (name, text) in made {
+            if name.ends_with(".req") {
+                names.push(name.clone());
+            }
+            self.files.insert(name, text);
+        }
+        Ok(if names.is_empty() {
+            "no request templates".to_string()
+        } else {
+            names.join(", ")
+        })
+    }
+
+    fn write(&mut self) -> StepResult {
+        let runtime = self.layout.runtime();
+        write_folder(runtime, &self.files)
+            .map_err(|e| io_fail("write", &format!("cannot write {}", runtime.display()), &e))?;
+        Ok(format!(
+            "{} files in {}",
+            self.files.0.len(),
+            runtime.display()
+        ))
+    }
+
+    fn place_files(&mut self) -> StepResult {
+        let n = place::place_start_files(&self.layout, &self.config)
+            .map_err(|e| io_fail("place-files", "cannot place files", &e))?;
+        Ok(format!("{n} files"))
+    }
+
+    fn do_wait(&mut self, enabled: bool) -> StepResult {
+        if !enabled {
+            return Ok("disabled (IBEK_DO_WAIT_DISABLE)".to_string());
+        }
         let mut lines = Vec::new();
-        let list = runtime.join("wait_list.yaml");
-        let detail = match wait::do_wait(&list, Path::new(wait::DONE_FILE), &mut |l| {
-            lines.push(l);
-        }) {
-            Ok(Some(n)) => format!("{n} devices answered"),
-            Ok(None) => "no wait_list.yaml".to_string(),
+        let list = self.layout.runtime().join("wait_list.yaml");
+        match wait::do_wait(&list, Path::new(wait::DONE_FILE), &mut |l| lines.push(l)) {
+            Ok(Some(n)) => Ok(format!("{n} devices answered")),
+            Ok(None) => Ok("no wait_list.yaml".to_string()),
             Err(e) => {
                 let d = lines.into_iter().fold(
                     Diagnostic::plain(None, e.to_string()),
                     Diagnostic::with_note,
                 );
-                return Err(fail("do-wait", d));
+                Err(fail("do-wait", d))
             }
-        };
-        log("do-wait", &detail, t.elapsed());
-    } else {
-        log("do-wait", "disabled (IBEK_DO_WAIT_DISABLE)", t.elapsed());
+        }
     }
-
-    let argv = ioc_argv(&layout, &s.ioc_command).map_err(|d| fail("exec", d))?;
-    Ok(StartOutcome::Exec {
-        argv,
-        cwd: layout.ioc().to_path_buf(),
-        env: layout.env().clone(),
-    })
 }
 
 /// The start step for hand-written boot files: `ioc.db`, `ioc.subst` and

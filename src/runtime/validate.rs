@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use crate::diag::{Diagnostics, Severity};
 use crate::layout::EpicsLayout;
 use crate::runtime::generate::{
-    generate_parsed, load_definitions, load_yaml, GenerateOptions, ParsedInstance,
+    generate_parsed, load_definitions, read_instances, GenerateOptions, ParsedInstance,
 };
 
 /// Every problem of `instances` against `definitions`, errors first.
@@ -26,12 +26,7 @@ pub fn validate(
         Err(d) => d,
         Ok(modules) => {
             // each file is read once, for the checks and for the schema
-            let parsed: Vec<ParsedInstance> = instances.iter().map(|p| load_yaml(p)).collect();
-            let stem = instances
-                .first()
-                .and_then(|p| p.file_stem())
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_default();
+            let (parsed, stem) = read_instances(instances);
             let opts = GenerateOptions::new(layout, false);
             let mut diags = match generate_parsed(&parsed, &stem, &modules, &opts) {
                 Ok(_) => Diagnostics::default(),
