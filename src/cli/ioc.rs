@@ -93,9 +93,9 @@ fn generate_schema(a: &GenerateSchemaArgs, layout: &EpicsLayout) -> CmdResult {
     // the flags override each other, so the last one given wins, as in ibek
     let use_ibek_defs = !a.no_ibek_defs;
     if a.definitions.is_empty() && !use_ibek_defs {
-        return Err(Failure::Exit(
+        return Err(Failure::exit(
             1,
-            "One or more `definitions` required with `--no-ibek-defs`".into(),
+            "One or more `definitions` required with `--no-ibek-defs`",
         ));
     }
     let mut definitions = a.definitions.clone();
@@ -104,7 +104,7 @@ fn generate_schema(a: &GenerateSchemaArgs, layout: &EpicsLayout) -> CmdResult {
         definitions.extend(definitions_in(&ibek_defs));
     }
     if definitions.is_empty() {
-        return Err(Failure::Exit(
+        return Err(Failure::exit(
             1,
             format!(
                 "No `definitions` given and none found in {}",
@@ -134,8 +134,8 @@ fn do_wait(source: PathBuf) -> CmdResult {
             Ok(())
         }
         Err(e @ (WaitError::Timeout { .. } | WaitError::Fatal { .. })) => {
-            Err(Failure::Exit(1, e.to_string()))
+            Err(Failure::exit(1, e.to_string()))
         }
-        Err(e) => Err(Failure::Env(e.to_string())),
+        Err(e) => Err(Failure::env(e.to_string())),
     }
 }

@@ -26,6 +26,7 @@ use crate::build::ioc_build::{
 };
 use crate::build::ioc_defs::{install_epics_defs, ioc_schema_text, link_global_defs, DefsError};
 use crate::build::manifest::{load_manifest, manifest_schema, MANIFEST_FILE};
+use crate::diag::EnvFailure;
 use crate::env;
 use crate::layout::EpicsLayout;
 use crate::schema::to_pretty;
@@ -194,13 +195,7 @@ fn parse_build_arg(text: &str) -> Result<(String, String), String> {
 }
 
 fn env_failure(e: &dyn std::error::Error) -> Failure {
-    let mut msg = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let _ = write!(msg, ": {s}");
-        source = s.source();
-    }
-    Failure::Env(msg)
+    Failure::Env(EnvFailure::from_error(e))
 }
 
 /// Runs `ioc extract-runtime-assets`.
@@ -257,11 +252,11 @@ fn defs_failure(e: DefsError) -> Failure {
         DefsError::Invalid(d) => Failure::Invalid(d),
         e @ DefsError::NoDefinitions { .. } => Failure::Exit(
             1,
-            format!(
-                "{e}\n\nhint: build a support module first, or pass --global-defs with ibek-support's _ansible folder"
+            EnvFailure::new(e.to_string()).with_hint(
+                "build a support module first, or pass --global-defs with ibek-support's _ansible folder",
             ),
         ),
-        e @ DefsError::Io { .. } => Failure::Env(e.to_string()),
+        e @ DefsError::Io { .. } => Failure::env(e.to_string()),
     }
 }
 
@@ -291,14 +286,16 @@ fn prepare_definitions(global_defs: Option<&Path>, ibek_defs: &Path) -> CmdResul
 
 fn ioc_build_failure(e: &IocBuildError) -> Failure {
     match e {
-        IocBuildError::NeedsCompiler { .. } => Failure::Env(format!(
-            "{e}\n\nhint: use a developer image whose EPICS base was built from source \
+        IocBuildError::NeedsCompiler { .. } => Failure::env_hint(
+            e.to_string(),
+            "use a developer image whose EPICS base was built from source \
              (Dockerfile.base with an EPICS base source tree or EPICS_BASE_GIT), \
-             or build only db-only support modules"
-        )),
-        IocBuildError::NoSoftIoc { .. } => Failure::Env(format!(
-            "{e}\n\nhint: a prebuilt EPICS base needs bin/$EPICS_HOST_ARCH/softIoc and dbd/softIoc.dbd"
-        )),
+             or build only db-only support modules",
+        ),
+        IocBuildError::NoSoftIoc { .. } => Failure::env_hint(
+            e.to_string(),
+            "a prebuilt EPICS base needs bin/$EPICS_HOST_ARCH/softIoc and dbd/softIoc.dbd",
+        ),
         _ => env_failure(e),
     }
 }
@@ -312,20 +309,17 @@ fn make(commands: &[CommandSpec], verbose: bool) -> CmdResult {
         printer::info(&format!("[ioc] {c}  ({:.2}s)", took.as_secs_f64()));
     };
     run_make(&mut runner, commands, &mut done).map_err(|e| match e {
-        MakeError::Spawn { .. } => Failure::Env(format!("{e}\n\nhint: install make")),
+        MakeError::Spawn { .. } => Failure::env_hint(e.to_string(), "install make"),
         MakeError::Failed { code, ref tail, .. } => {
-            let mut msg = e.to_string();
+            let mut failure = EnvFailure::new(e.to_string());
             if !tail.is_empty() {
-                let _ = write!(msg, "\n\nlast {} lines of its output:", tail.len());
-                for line in tail {
-                    let _ = write!(msg, "\n  | {line}");
-                }
+                failure = failure.with_note(printer::output_tail(tail));
             }
             let code = code
                 .and_then(|c| u8::try_from(c).ok())
                 .filter(|c| *c != 0)
                 .unwrap_or(2);
-            Failure::Exit(code, msg)
+            Failure::Exit(code, failure)
         }
     })
 }
@@ -500,10 +494,10 @@ fn image_source(a: &BuildImageArgs) -> Result<ImageSource, Failure> {
     let m = load_manifest(&path)?;
     if let Some(t) = &a.target {
         if !STAGES.contains(&t.as_str()) {
-            return Err(Failure::Env(format!(
-                "the generated Dockerfile has no stage `{t}`\n\nhint: use one of {}",
-                STAGES.join(", ")
-            )));
+            return Err(Failure::env_hint(
+                format!("the generated Dockerfile has no stage `{t}`"),
+                format!("use one of {}", STAGES.join(", ")),
+            ));
         }
     }
     let context = a.context.clone().unwrap_or_else(|| {
@@ -542,7 +536,7 @@ pub fn run_build_image(a: &BuildImageArgs, layout: &EpicsLayout) -> CmdResult {
         })
         .collect();
     if !missing.is_empty() {
-        return Err(Failure::Exit(
+        return Err(Failure::exit(
             1,
             format!(
                 "the manifest copies {} from the build context `{}`, which has no such path (or .dockerignore excludes it)",
@@ -587,13 +581,14 @@ pub fn run_build_image(a: &BuildImageArgs, layout: &EpicsLayout) -> CmdResult {
     let result = run_build(&engine, &request, archive, 30, &mut |n| progress.show(n));
     progress.done();
     let report = result.map_err(|e| match &e {
-        DockerError::Unreachable { .. } => Failure::Env(format!(
-            "{e}\n\nhint: start dockerd (`.ci/setup` does), or set DOCKER_HOST"
-        )),
+        DockerError::Unreachable { .. } => Failure::env_hint(
+            e.to_string(),
+            "start dockerd (`.ci/setup` does), or set DOCKER_HOST",
+        ),
         _ => env_failure(&e),
     })?;
     if let Some(failure) = &report.failure {
-        return Err(Failure::Exit(1, failure_message(failure)));
+        return Err(Failure::exit(1, failure_message(failure)));
     }
     let id = report.image_id.unwrap_or_default();
     printer::info(&format!(

@@ -183,14 +183,14 @@ pub fn run(cmd: RuntimeCommand, layout: &EpicsLayout) -> CmdResult {
         RuntimeCommand::Start(a) => run_start(&a, layout),
         RuntimeCommand::PlaceFiles(a) => {
             if !a.config_folder.is_dir() {
-                return Err(Failure::Env(format!(
+                return Err(Failure::env(format!(
                     "invalid value for CONFIG_FOLDER: directory `{}` does not exist",
                     a.config_folder.display()
                 )));
             }
             crate::runtime::place::place_files(&a.config_folder, &layout.ibek_runtime())
                 .map(|_| ())
-                .map_err(|e| Failure::Env(format!("cannot place files: {e}")))
+                .map_err(|e| Failure::env(format!("cannot place files: {e}")))
         }
         RuntimeCommand::GenerateAutosave(a) => run_generate_autosave(a.subst_file, layout),
     }
@@ -200,7 +200,7 @@ fn require_file(p: &Path, what: &str) -> Result<(), Failure> {
     if p.is_file() {
         Ok(())
     } else {
-        Err(Failure::Env(format!(
+        Err(Failure::env(format!(
             "invalid value for {what}: file `{}` does not exist",
             p.display()
         )))
@@ -215,7 +215,7 @@ fn generate2_inputs(
 ) -> Result<(Vec<PathBuf>, Vec<PathBuf>), Failure> {
     if let Some(folder) = &a.config_folder {
         if !folder.is_dir() {
-            return Err(Failure::Env(format!(
+            return Err(Failure::env(format!(
                 "invalid value for CONFIG_FOLDER: directory `{}` does not exist",
                 folder.display()
             )));
@@ -228,9 +228,9 @@ fn generate2_inputs(
         require_file(d, "--definitions")?;
     }
     if a.instances.is_empty() && a.config_folder.is_none() {
-        return Err(Failure::Exit(
+        return Err(Failure::exit(
             1,
-            "either instance folder or instance files must be provided".into(),
+            "either instance folder or instance files must be provided",
         ));
     }
     let mut instances = a.instances.clone();
@@ -238,7 +238,7 @@ fn generate2_inputs(
         instances.extend(config_instances(folder));
     }
     if instances.is_empty() {
-        return Err(Failure::Exit(1, "no instance yaml files found".into()));
+        return Err(Failure::exit(1, "no instance yaml files found"));
     }
     let mut definitions = a.definitions.clone();
     if definitions.is_empty() {
@@ -269,7 +269,7 @@ fn run_generate(
         }
     }
     write_folder(output, &generated.files)
-        .map_err(|e| Failure::Env(format!("cannot write `{}`: {e}", output.display())))
+        .map_err(|e| Failure::env(format!("cannot write `{}`: {e}", output.display())))
 }
 
 fn run_generate_autosave(subst: Option<PathBuf>, layout: &EpicsLayout) -> CmdResult {
@@ -277,16 +277,16 @@ fn run_generate_autosave(subst: Option<PathBuf>, layout: &EpicsLayout) -> CmdRes
     let runtime = layout.ibek_runtime();
     let subst = subst.unwrap_or_else(|| runtime.join("ioc.subst"));
     let text = fs_err::read_to_string(&subst)
-        .map_err(|e| Failure::Env(format!("cannot read `{}`: {e}", subst.display())))?;
+        .map_err(|e| Failure::env(format!("cannot read `{}`: {e}", subst.display())))?;
     let files = request_files(layout, &text, &runtime).map_err(|e| match e {
-        AutosaveError::Link(_) => Failure::Env(e.to_string()),
-        AutosaveError::Expand { .. } => Failure::Exit(1, e.to_string()),
+        AutosaveError::Link(_) => Failure::env(e.to_string()),
+        AutosaveError::Expand { .. } => Failure::exit(1, e.to_string()),
     })?;
     for (name, text) in files {
         let path = runtime.join(name);
         fs_err::create_dir_all(&runtime)
             .and_then(|()| fs_err::write(&path, text))
-            .map_err(|e| Failure::Env(e.to_string()))?;
+            .map_err(|e| Failure::env(e.to_string()))?;
     }
     Ok(())
 }
@@ -295,7 +295,7 @@ fn run_start(a: &StartArgs, layout: &EpicsLayout) -> CmdResult {
     use crate::runtime::start::{run_steps, StartOutcome, StartSettings};
     let ioc_command = match &a.ioc_command {
         Some(cmd) => shell_words::split(cmd)
-            .map_err(|e| Failure::Env(format!("cannot parse the IOC command `{cmd}`: {e}")))?,
+            .map_err(|e| Failure::env(format!("cannot parse the IOC command `{cmd}`: {e}")))?,
         None => vec![layout.ioc_binary().display().to_string()],
     };
     let settings = StartSettings {
@@ -330,7 +330,7 @@ fn run_start(a: &StartArgs, layout: &EpicsLayout) -> CmdResult {
                 argv[0].to_string_lossy()
             ));
             std::thread::sleep(settings.failure_pause);
-            Err(Failure::Exit(1, "the IOC did not start".into()))
+            Err(Failure::exit(1, "the IOC did not start"))
         }
         Err(f) => {
             printer::error(&format!("runtime start failed in step `{}`", f.step));
@@ -342,7 +342,7 @@ fn run_start(a: &StartArgs, layout: &EpicsLayout) -> CmdResult {
                 ));
                 std::thread::sleep(settings.failure_pause);
             }
-            Err(Failure::Exit(
+            Err(Failure::exit(
                 1,
                 format!("runtime start failed in step `{}`", f.step),
             ))

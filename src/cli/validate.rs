@@ -48,7 +48,7 @@ pub fn run(a: ValidateArgs, layout: &EpicsLayout) -> CmdResult {
         let defs_dir = layout.ibek_defs();
         definitions = find_definitions(&defs_dir, SUPPORT_SUFFIX);
         if definitions.is_empty() {
-            return Err(Failure::Env(format!(
+            return Err(Failure::env(format!(
                 "no definitions given and none found under `{}`; pass --definitions",
                 defs_dir.display()
             )));
@@ -66,9 +66,9 @@ pub fn run(a: ValidateArgs, layout: &EpicsLayout) -> CmdResult {
                 serde_json::to_string_pretty(&doc).unwrap_or_default()
             ));
             if diags.only_io() {
-                Err(Failure::Exit(2, "cannot read the input".into()))
+                Err(Failure::exit(2, "cannot read the input"))
             } else if diags.has_errors() {
-                Err(Failure::Exit(
+                Err(Failure::exit(
                     1,
                     format!("{} problem(s) found", diags.0.len()),
                 ))
@@ -85,7 +85,7 @@ pub fn run(a: ValidateArgs, layout: &EpicsLayout) -> CmdResult {
                     .count();
                 printer::diagnostics(&diags);
                 let code = if diags.only_io() { 2 } else { 1 };
-                Err(Failure::Exit(
+                Err(Failure::exit(
                     code,
                     format!(
                         "{} is invalid: {n} problem{} found",
