@@ -9,6 +9,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use serde_json::json;
 
 use super::{printer, CmdResult, Failure};
+use crate::diag::EnvFailure;
 use crate::services::changed::{changed_between, Status, Until};
 use crate::services::check::{check_services, CheckOptions};
 use crate::services::digest::digest_repo;
@@ -173,9 +174,10 @@ fn failure(e: ServicesError) -> Failure {
         ServicesError::Invalid(d) => Failure::Invalid(d),
         ServicesError::NoServices(_) => Failure::Exit(
             1,
-            format!("{e}\n\nhint: pass the folder that holds `services/` (the repository's top)"),
+            EnvFailure::new(e.to_string())
+                .with_hint("pass the folder that holds `services/` (the repository's top)"),
         ),
-        other => Failure::Env(other.to_string()),
+        other => Failure::env(other.to_string()),
     }
 }
 
@@ -354,7 +356,7 @@ fn check(a: &CheckArgs) -> CmdResult {
         }
     }
     if failed > 0 {
-        return Err(Failure::Exit(
+        return Err(Failure::exit(
             1,
             format!("{failed} of {} services failed the checks", outcomes.len()),
         ));
@@ -366,7 +368,7 @@ fn package(a: &PackageArgs) -> CmdResult {
     let repo = load(&a.repo, None, Strictness::Strict).map_err(failure)?;
     for wanted in &a.services {
         if !repo.services.iter().any(|s| &s.name == wanted) {
-            return Err(Failure::Exit(
+            return Err(Failure::exit(
                 1,
                 format!(
                     "no service `{wanted}` under `{}/services`",
@@ -376,7 +378,7 @@ fn package(a: &PackageArgs) -> CmdResult {
         }
     }
     fs_err::create_dir_all(&a.out)
-        .map_err(|e| Failure::Env(format!("cannot create `{}`: {e}", a.out.display())))?;
+        .map_err(|e| Failure::env(format!("cannot create `{}`: {e}", a.out.display())))?;
     for service in &repo.services {
         if !a.services.is_empty() && !a.services.contains(&service.name) {
             continue;
@@ -391,7 +393,7 @@ fn package(a: &PackageArgs) -> CmdResult {
             tmp.persist(&dest).map_err(|e| e.error)?;
             Ok(())
         };
-        write().map_err(|e| Failure::Env(format!("cannot write `{}`: {e}", dest.display())))?;
+        write().map_err(|e| Failure::env(format!("cannot write `{}`: {e}", dest.display())))?;
         printer::data(&format!("{}\n", dest.display()));
     }
     Ok(())

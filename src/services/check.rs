@@ -18,6 +18,7 @@ use super::package::layer;
 use super::repo::{load, Service, Strictness, YamlFile};
 use super::ServicesError;
 use crate::diag::{Diagnostic, Diagnostics, Severity};
+use crate::layout::Environment;
 use crate::model::support::SupportModule;
 use crate::runtime::generate::{generate, load_definitions, GenerateOptions};
 use crate::schema::check::node_to_json;
@@ -417,10 +418,12 @@ fn generate_checks(
         Ok(m) => m,
         Err(d) => return [fail("generate", d), skip("schema", "definitions invalid")],
     };
+    // in the cluster the IOC runs with its release (service) name as IOC_NAME
     let opts = GenerateOptions {
         pvi: false,
         ioc_dir: String::new(),
         runtime_dir: String::new(),
+        env: Environment::from_pairs([("IOC_NAME", service.name.as_str())]),
     };
     let generated = match generate(&instances, &modules, &opts) {
         Ok(g) => result(
