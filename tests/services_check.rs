@@ -490,3 +490,20 @@ fn changed_since_checks_only_the_changed_services() {
     assert_eq!(names, ["ioc-02"]);
     assert_eq!(outcomes[0]["ok"], false);
 }
+
+#[test]
+fn services_in_ci_skip_checks_are_skipped() {
+    let tmp = tempfile::tempdir().unwrap();
+    let defs = definitions(tmp.path());
+    let root = repo(tmp.path());
+    append(
+        &root,
+        "services/ioc-02/config/ioc.yaml",
+        "  - type: nosuch.Thing\n",
+    );
+    write(&root, ".ci_skip_checks", "# known broken\nioc-02\n");
+    let c = check(&root, &defs);
+    assert_eq!(c.code, 0, "{}\n{:?}", c.stderr, c.outcomes);
+    assert_eq!(status(&c, "ioc-02", "all"), "skip");
+    assert_eq!(status(&c, "ioc-01", "generate"), "pass");
+}

@@ -122,12 +122,34 @@ pub fn check_services(
             }],
         });
     }
+    // services CI's own opt-out list (p47-services' `ci_verify.sh` reads it too)
+    let skip_list: BTreeSet<String> = fs_err::read_to_string(root.join(".ci_skip_checks"))
+        .map(|t| {
+            t.lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default();
     for service in &repo.services {
         if opts
             .only
             .as_ref()
             .is_some_and(|o| !o.contains(&service.name))
         {
+            continue;
+        }
+        if skip_list.contains(&service.name) {
+            outcomes.push(ServiceOutcome {
+                name: service.name.clone(),
+                checks: vec![result(
+                    "all",
+                    CheckStatus::Skip,
+                    "listed in .ci_skip_checks".into(),
+                    Diagnostics::default(),
+                )],
+            });
             continue;
         }
         let mut checks = Vec::new();
