@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 
 use super::command::{CommandSpec, RunOutput, Runner, SpawnError};
 use super::patch::{block_in_file, comment_out, line_in_file, Insert};
-use super::plan::{Action, RunIf, Step};
 use super::release::{blank_macro, db_folders, db_include_line};
+use super::step::{Action, RunIf, Step};
 
 /// How a step ended, when it did not stop the build.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -437,7 +437,7 @@ impl Executor<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::build::plan::Phase;
+    use crate::build::step::Phase;
 
     /// Records commands; fails the ones whose line contains `fail`.
     #[derive(Default)]

@@ -33,14 +33,16 @@ pub mod plan;
 pub mod release;
 pub mod spec;
 pub mod stamp;
+pub mod step;
 pub mod vars;
 
 use std::path::{Path, PathBuf};
 
 pub use apt::{Apt, Downloader};
 pub use install::{load_install, InstallFile};
-pub use plan::{plan, Phase, Step};
+pub use plan::plan;
 pub use spec::{resolve_install, InstallSpec};
+pub use step::{Phase, Step};
 
 /// Where and for what a build runs: the `/epics` tree, the module's
 /// ibek-support folder, the target architecture and the build switches.
