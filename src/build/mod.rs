@@ -24,6 +24,7 @@ pub mod context;
 pub mod docker;
 pub mod dockerfile;
 pub mod executor;
+pub mod git;
 pub mod image;
 pub mod install;
 pub mod ioc_build;
@@ -34,6 +35,7 @@ pub mod release;
 pub mod spec;
 pub mod stamp;
 pub mod step;
+pub mod tasks;
 pub mod vars;
 
 use std::path::{Path, PathBuf};

@@ -173,7 +173,8 @@ fn tasks(spec: &InstallSpec, env: &BuildEnv, post_build: bool, steps: &mut Vec<S
         steps.push(step(
             phase,
             Action::AnsibleTask {
-                file: env.ibek_support_folder.join(&t.text),
+                file: env.ibek_support_folder.join(&t.path),
+                skipped_by: t.skipped_by.clone(),
             },
         ));
     }
@@ -535,7 +536,7 @@ mod tests {
         };
         assert!(find("curl -fsSL -o /tmp/x.deb http://h/x.deb") < find("apt-get install -y cmake"));
         assert!(lines[find("apt-get install -y /tmp/x.deb")].ends_with("# errors ignored"));
-        assert!(lines[find("ansible task /src/ibek-support/asyn/t.yml")].starts_with("pre-build"));
+        assert!(lines[find("ansible tasks /src/ibek-support/asyn/t.yml")].starts_with("pre-build"));
         assert!(
             find("bash /src/ibek-support/asyn/pre.sh") < find("bash -c 'rm -r snmpApp/srcDisplay'")
         );

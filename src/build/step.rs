@@ -165,10 +165,13 @@ pub enum Action {
         /// The folder.
         dir: PathBuf,
     },
-    /// An Ansible task file from `tasks`: iocforge runs no Ansible.
+    /// An Ansible task file from `tasks`, run by `build::tasks`.
     AnsibleTask {
         /// The task file.
         file: PathBuf,
+        /// The install.yml's `when` of the file, when it is false: the file
+        /// is checked and listed but does not run.
+        skipped_by: Option<String>,
     },
 }
 
@@ -267,7 +270,13 @@ impl fmt::Display for Action {
                 write!(f, "link {}/*{suffix} into {}", p(from), p(into))
             }
             Action::CopyInto { file, dir } => write!(f, "cp {} {}/", p(file), p(dir)),
-            Action::AnsibleTask { file } => write!(f, "ansible task {}", p(file)),
+            Action::AnsibleTask { file, skipped_by } => {
+                write!(f, "ansible tasks {}", p(file))?;
+                if let Some(w) = skipped_by {
+                    write!(f, "  # skipped: `when: {}` is false", w.trim())?;
+                }
+                Ok(())
+            }
         }
     }
 }

@@ -1,0 +1,386 @@
+//! The file-system modules of a task file: `file`, `lineinfile`, `copy`,
+//! `get_url` and `unarchive`, in process, with Ansible's rules.
+//!
+//! Each function takes rendered arguments and returns whether it changed
+//! anything, or the message Ansible's module would fail with. The rules
+//! followed are those the differential test (`tests/ansible_differential.rs`)
+//! checks against ansible-core: new files get the umask's mode unless
+//! `mode` is given, `directory` creates and modes every missing parent,
+//! `link` refuses to replace a file without `force`, `lineinfile` needs
+//! `create: true` for a missing file, `copy`/`get_url` keep an existing
+//! destination when `force` is false.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use crate::build::apt::Downloader;
+use crate::build::command::{CommandSpec, ProcessRunner, Runner};
+use crate::build::patch::{line_in_file, Insert};
+
+/// The failure message of a module.
+pub type Failed = String;
+
+fn io(what: &str, path: &Path) -> impl FnOnce(std::io::Error) -> Failed {
+    let what = what.to_string();
+    let path = path.display().to_string();
+    move |e| format!("cannot {what} `{path}`: {}", crate::source::io_reason(&e))
+}
+
+/// `mode: "0644"` as bits.
+pub fn parse_mode(text: &str) -> Result<u32, Failed> {
+    let digits = text.trim();
+    let digits = digits.strip_prefix("0o").unwrap_or(digits);
+    u32::from_str_radix(digits, 8)
+        .ok()
+        .filter(|m| *m <= 0o7777 && !digits.is_empty())
+        .ok_or_else(|| format!("mode `{text}` is not an octal mode such as \"0644\""))
+}
+
+/// Sets the mode of `path` (not through a link) when it differs.
+fn set_mode(path: &Path, mode: Option<u32>) -> Result<bool, Failed> {
+    let Some(mode) = mode else {
+        return Ok(false);
+    };
+    let meta = fs_err::symlink_metadata(path).map_err(|e| e.to_string())?;
+    // Linux has no lchmod: Ansible leaves a link and its target as they are
+    if meta.file_type().is_symlink() || meta.permissions().mode() & 0o7777 == mode {
+        return Ok(false);
+    }
+    fs_err::set_permissions(path, std::fs::Permissions::from_mode(mode))
+        .map_err(io("set the mode of", path))?;
+    Ok(true)
+}
+
+/// `file: state=absent`: deletes a file, link or whole folder.
+pub fn absent(path: &Path) -> Result<bool, Failed> {
+    match fs_err::symlink_metadata(path) {
+        Err(_) => Ok(false),
+        Ok(m) if m.is_dir() => fs_err::remove_dir_all(path)
+            .map(|()| true)
+            .map_err(io("remove", path)),
+        Ok(_) => fs_err::remove_file(path)
+            .map(|()| true)
+            .map_err(io("remove", path)),
+    }
+}
+
+/// `file: state=directory`: creates each missing folder, giving each `mode`.
+pub fn directory(path: &Path, mode: Option<u32>) -> Result<bool, Failed> {
+    let mut missing = Vec::new();
+    let mut cur = Some(path);
+    while let Some(p) = cur {
+        match fs_err::metadata(p) {
+            Ok(m) if m.is_dir() => break,
+            Ok(_) => {
+                return Err(format!(
+                    "`{}` already exists as a file, not a folder",
+                    p.display()
+                ))
+            }
+            Err(_) => missing.push(p.to_path_buf()),
+        }
+        cur = p.parent().filter(|p| !p.as_os_str().is_empty());
+    }
+    let mut changed = false;
+    for dir in missing.iter().rev() {
+        fs_err::create_dir(dir).map_err(io("create the folder", dir))?;
+        set_mode(dir, mode)?;
+        changed = true;
+    }
+    Ok(set_mode(path, mode)? || changed)
+}
+
+/// `file: state=touch`: creates an empty file if missing, then sets `mode`.
+pub fn touch(path: &Path, mode: Option<u32>) -> Result<bool, Failed> {
+    let existed = fs_err::symlink_metadata(path).is_ok();
+    if existed {
+        let f = fs_err::OpenOptions::new()
+            .append(true)
+            .open(path)
+            .map_err(io("touch", path))?;
+        f.set_modified(std::time::SystemTime::now())
+            .map_err(io("touch", path))?;
+    } else {
+        fs_err::write(path, "").map_err(io("create", path))?;
+    }
+    set_mode(path, mode)?;
+    Ok(true)
+}
+
+/// `file:` without a state: the path must exist; sets `mode`.
+pub fn existing(path: &Path, mode: Option<u32>) -> Result<bool, Failed> {
+    if fs_err::symlink_metadata(path).is_err() {
+        return Err(format!(
+            "file (`{}`) is absent, cannot continue",
+            path.display()
+        ));
+    }
+    set_mode(path, mode)
+}
+
+/// `file: state=link`: makes `dest` a symlink to `src`.
+pub fn link(src: &str, dest: &Path, force: bool) -> Result<bool, Failed> {
+    let target = Path::new(src);
+    let resolved = if target.is_absolute() {
+        target.to_path_buf()
+    } else {
+        dest.parent().unwrap_or(Path::new(".")).join(target)
+    };
+    if !force && fs_err::symlink_metadata(&resolved).is_err() {
+        return Err(format!(
+            "src file `{}` does not exist, use \"force: true\" if you really want to create the link",
+            resolved.display()
+        ));
+    }
+    match fs_err::symlink_metadata(dest) {
+        Ok(m) if m.file_type().is_symlink() => {
+            if fs_err::read_link(dest).is_ok_and(|t| t == target) {
+                return Ok(false);
+            }
+            fs_err::remove_file(dest).map_err(io("replace the link", dest))?;
+        }
+        Ok(m) if m.is_dir() => {
+            let empty = fs_err::read_dir(dest).is_ok_and(|mut d| d.next().is_none());
+            if !(force && empty) {
+                return Err(format!(
+                    "refusing to convert from directory to symlink for `{}`",
+                    dest.display()
+                ));
+            }
+            fs_err::remove_dir(dest).map_err(io("replace the folder", dest))?;
+        }
+        Ok(_) => {
+            if !force {
+                return Err(format!(
+                    "refusing to convert from file to symlink for `{}`",
+                    dest.display()
+                ));
+            }
+            fs_err::remove_file(dest).map_err(io("replace the file", dest))?;
+        }
+        Err(_) => {}
+    }
+    fs_err::os::unix::fs::symlink(target, dest).map_err(io("make the link", dest))?;
+    Ok(true)
+}
+
+/// `lineinfile` with `state: present`.
+pub fn lineinfile(
+    path: &Path,
+    regexp: Option<&str>,
+    line: &str,
+    insert: &Insert,
+    create: bool,
+    mode: Option<u32>,
+) -> Result<bool, Failed> {
+    let old = if path.exists() {
+        Some(fs_err::read_to_string(path).map_err(io("read", path))?)
+    } else if create {
+        None
+    } else {
+        return Err(format!("destination `{}` does not exist", path.display()));
+    };
+    let new = line_in_file(old.as_deref(), regexp, line, insert)
+        .map_err(|e| format!("invalid regexp: {e}"))?;
+    let mut changed = false;
+    if old.as_deref() != Some(new.as_str()) {
+        if let Some(parent) = path.parent() {
+            fs_err::create_dir_all(parent).map_err(io("create the folder", parent))?;
+        }
+        fs_err::write(path, &new).map_err(io("write", path))?;
+        changed = true;
+    }
+    Ok(set_mode(path, mode)? || changed)
+}
+
+/// Where a file named `name` lands for a `dest` that may be a folder.
+fn into_dest(dest: &str, name: &str) -> PathBuf {
+    let d = Path::new(dest);
+    if dest.ends_with('/') || d.is_dir() {
+        d.join(name)
+    } else {
+        d.to_path_buf()
+    }
+}
+
+/// Writes `bytes` to `dest` unless it holds them (or exists and `force` is false).
+fn put(dest: &Path, bytes: &[u8], force: bool, mode: Option<u32>) -> Result<bool, Failed> {
+    let mut changed = false;
+    match fs_err::read(dest) {
+        Ok(_) if !force => {}
+        Ok(old) if old == bytes => {}
+        _ => {
+            if let Some(parent) = dest.parent() {
+                if !parent.is_dir() {
+                    return Err(format!(
+                        "destination folder `{}` does not exist",
+                        parent.display()
+                    ));
+                }
+            }
+            fs_err::write(dest, bytes).map_err(io("write", dest))?;
+            changed = true;
+        }
+    }
+    Ok(set_mode(dest, mode)? || changed)
+}
+
+/// `copy` of a local file (`src`) or of `content`.
+pub fn copy(
+    src: Option<&str>,
+    content: Option<&str>,
+    dest: &str,
+    force: bool,
+    mode: Option<u32>,
+) -> Result<bool, Failed> {
+    let (bytes, target) = match (src, content) {
+        (Some(src), _) => {
+            let p = Path::new(src);
+            if p.is_dir() {
+                return Err(format!(
+                    "`{src}` is a folder: iocforge's `copy` copies files"
+                ));
+            }
+            let bytes = fs_err::read(p).map_err(io("read", p))?;
+            let name = p
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .to_string();
+            if dest.ends_with('/') {
+                fs_err::create_dir_all(dest).map_err(io("create the folder", Path::new(dest)))?;
+            }
+            (bytes, into_dest(dest, &name))
+        }
+        (None, Some(c)) => (c.as_bytes().to_vec(), PathBuf::from(dest)),
+        (None, None) => return Err("`copy` needs `src` or `content`".into()),
+    };
+    put(&target, &bytes, force, mode)
+}
+
+/// `get_url`: `file://` URLs are read in process, others fetched with curl or wget.
+pub fn get_url(
+    url: &str,
+    dest: &str,
+    force: bool,
+    mode: Option<u32>,
+    downloader: Downloader,
+) -> Result<bool, Failed> {
+    let name = url
+        .split(['?', '#'])
+        .next()
+        .unwrap_or(url)
+        .rsplit('/')
+        .next()
+        .filter(|n| !n.is_empty())
+        .unwrap_or("index.html");
+    let target = into_dest(dest, name);
+    if !force && target.exists() {
+        return set_mode(&target, mode);
+    }
+    let bytes = if let Some(local) = url.strip_prefix("file://") {
+        fs_err::read(local).map_err(io("read", Path::new(local)))?
+    } else {
+        let tmp = tempfile::NamedTempFile::new()
+            .map_err(|e| format!("cannot make a temporary file: {e}"))?;
+        let cmd: CommandSpec = downloader.fetch(url, tmp.path());
+        let out = ProcessRunner::default()
+            .run(&cmd)
+            .map_err(|e| format!("{e}: {}", e.source))?;
+        if !out.success {
+            return Err(format!(
+                "`{cmd}` failed: {}",
+                out.tail.last().map_or("", String::as_str)
+            ));
+        }
+        fs_err::read(tmp.path()).map_err(io("read", tmp.path()))?
+    };
+    put(&target, &bytes, true, mode)
+}
+
+/// `unarchive` of a local tar archive (any compression GNU tar knows), with
+/// the system's `tar` as Ansible's module uses it.
+pub fn unarchive(src: &Path, dest: &Path) -> Result<bool, Failed> {
+    if !src.is_file() {
+        return Err(format!("source `{}` not found", src.display()));
+    }
+    if !dest.is_dir() {
+        return Err(format!("dest `{}` must be an existing dir", dest.display()));
+    }
+    let cmd = CommandSpec::new(
+        "tar",
+        [
+            "--extract".to_string(),
+            "-C".to_string(),
+            dest.display().to_string(),
+            "-f".to_string(),
+            src.display().to_string(),
+        ],
+    );
+    let out = ProcessRunner::default()
+        .run(&cmd)
+        .map_err(|e| format!("{e}: {}", e.source))?;
+    if out.success {
+        Ok(true)
+    } else {
+        Err(format!("`{cmd}` failed: {}", out.tail.join("\n")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn modes_are_octal_text() {
+        assert_eq!(parse_mode("0644").unwrap(), 0o644);
+        assert_eq!(parse_mode("755").unwrap(), 0o755);
+        assert!(parse_mode("u+x").is_err());
+        assert!(parse_mode("").is_err());
+    }
+
+    #[test]
+    fn directory_modes_every_missing_parent_and_refuses_a_file() {
+        let d = tempfile::tempdir().unwrap();
+        let deep = d.path().join("a/b/c");
+        assert!(directory(&deep, Some(0o700)).unwrap());
+        for p in ["a", "a/b", "a/b/c"] {
+            let m = fs_err::metadata(d.path().join(p))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(m & 0o777, 0o700, "{p}");
+        }
+        assert!(!directory(&deep, Some(0o700)).unwrap());
+        fs_err::write(d.path().join("f"), "").unwrap();
+        assert!(directory(&d.path().join("f/g"), None).is_err());
+    }
+
+    #[test]
+    fn links_need_force_to_replace_a_file_or_point_nowhere() {
+        let d = tempfile::tempdir().unwrap();
+        let dest = d.path().join("l");
+        fs_err::write(&dest, "x").unwrap();
+        let target = d.path().join("t").display().to_string();
+        assert!(link(&target, &dest, false)
+            .unwrap_err()
+            .contains("src file"));
+        fs_err::write(d.path().join("t"), "").unwrap();
+        assert!(link(&target, &dest, false)
+            .unwrap_err()
+            .contains("refusing"));
+        assert!(link(&target, &dest, true).unwrap());
+        assert!(!link(&target, &dest, false).unwrap());
+        assert_eq!(fs_err::read_link(&dest).unwrap(), Path::new(&target));
+    }
+
+    #[test]
+    fn lineinfile_needs_create_for_a_missing_file() {
+        let d = tempfile::tempdir().unwrap();
+        let f = d.path().join("x/list");
+        assert!(lineinfile(&f, None, "a", &Insert::Eof, false, None).is_err());
+        assert!(lineinfile(&f, None, "a", &Insert::Eof, true, Some(0o600)).unwrap());
+        assert!(!lineinfile(&f, Some("^a$"), "a", &Insert::Eof, false, Some(0o600)).unwrap());
+        assert_eq!(fs_err::read_to_string(&f).unwrap(), "a\n");
+    }
+}
