@@ -197,28 +197,28 @@ pub fn describe_plan(steps: &[Step], tasks: Option<&TaskContext>) -> Result<Stri
     let mut facts = IndexMap::new();
     let mut ended = false;
     for step in steps {
+        let was_ended = ended;
         if ended {
             let _ = writeln!(out, "{step}  # not reached after end_play");
-            continue;
+        } else {
+            let _ = writeln!(out, "{step}");
         }
-        let _ = writeln!(out, "{step}");
         if let (Action::AnsibleTask { file, skipped_by }, Some(ctx)) = (&step.action, tasks) {
             if let Some(tf) = ctx.files.get(file) {
-                // a skipped file is listed too, but its facts go nowhere
+                // a file that does not run is listed too, but its facts go nowhere
+                let runs = skipped_by.is_none() && !was_ended;
                 let mut own = facts.clone();
-                let facts = if skipped_by.is_some() {
-                    &mut own
-                } else {
-                    &mut facts
-                };
+                let facts = if runs { &mut facts } else { &mut own };
                 let (lines, flow) = describe_tasks(tf, &ctx.vars, facts)?;
-                ended = skipped_by.is_none() && flow == TaskFlow::EndPlay;
+                ended = ended || (runs && flow == TaskFlow::EndPlay);
+                let note = if was_ended {
+                    "  # not reached after end_play"
+                } else if skipped_by.is_some() {
+                    "  # not run: the file is skipped"
+                } else {
+                    ""
+                };
                 for line in lines {
-                    let note = if skipped_by.is_some() {
-                        "  # not run: the file is skipped"
-                    } else {
-                        ""
-                    };
                     let _ = writeln!(out, "{:<10}   {line}{note}", "");
                 }
             }

@@ -118,8 +118,22 @@ pub fn existing(path: &Path, mode: Option<u32>) -> Result<bool, Failed> {
     set_mode(path, mode)
 }
 
-/// `file: state=link`: makes `dest` a symlink to `src`.
-pub fn link(src: &str, dest: &Path, force: bool) -> Result<bool, Failed> {
+/// `file: state=link`: makes `dest` a symlink to `src`. A `mode` goes to
+/// the target when there is one: Ansible's `chmod` follows the link.
+pub fn link(src: &str, dest: &Path, force: bool, mode: Option<u32>) -> Result<bool, Failed> {
+    let made = make_link(src, dest, force)?;
+    let mut changed = made;
+    if let (Some(mode), Ok(meta)) = (mode, fs_err::metadata(dest)) {
+        if meta.permissions().mode() & 0o7777 != mode {
+            fs_err::set_permissions(dest, std::fs::Permissions::from_mode(mode))
+                .map_err(io("set the mode of", dest))?;
+            changed = true;
+        }
+    }
+    Ok(changed)
+}
+
+fn make_link(src: &str, dest: &Path, force: bool) -> Result<bool, Failed> {
     let target = Path::new(src);
     let resolved = if target.is_absolute() {
         target.to_path_buf()
@@ -275,15 +289,21 @@ pub fn get_url(
         .filter(|n| !n.is_empty())
         .unwrap_or("index.html");
     let target = into_dest(dest, name);
-    if !force && target.exists() {
-        return set_mode(&target, mode);
-    }
+    // Ansible fetches even when `dest` exists and `force` is false, asking
+    // the server for a newer copy only (a `file://` URL always gives one)
     let bytes = if let Some(local) = url.strip_prefix("file://") {
         fs_err::read(local).map_err(io("read", Path::new(local)))?
     } else {
+        if !force && target.exists() && downloader != Downloader::Curl {
+            return set_mode(&target, mode);
+        }
         let tmp = tempfile::NamedTempFile::new()
             .map_err(|e| format!("cannot make a temporary file: {e}"))?;
-        let cmd: CommandSpec = downloader.fetch(url, tmp.path());
+        let mut cmd: CommandSpec = downloader.fetch(url, tmp.path());
+        if !force && target.exists() {
+            cmd.args
+                .splice(0..0, ["-z".to_string(), target.display().to_string()]);
+        }
         let out = ProcessRunner::default()
             .run(&cmd)
             .map_err(|e| format!("{e}: {}", e.source))?;
@@ -293,7 +313,12 @@ pub fn get_url(
                 out.tail.last().map_or("", String::as_str)
             ));
         }
-        fs_err::read(tmp.path()).map_err(io("read", tmp.path()))?
+        let bytes = fs_err::read(tmp.path()).map_err(io("read", tmp.path()))?;
+        if bytes.is_empty() && !force && target.exists() {
+            // curl -z: the server has nothing newer than the local copy
+            return set_mode(&target, mode);
+        }
+        bytes
     };
     put(&target, &bytes, true, mode)
 }
@@ -362,15 +387,21 @@ mod tests {
         let dest = d.path().join("l");
         fs_err::write(&dest, "x").unwrap();
         let target = d.path().join("t").display().to_string();
-        assert!(link(&target, &dest, false)
+        assert!(link(&target, &dest, false, None)
             .unwrap_err()
             .contains("src file"));
         fs_err::write(d.path().join("t"), "").unwrap();
-        assert!(link(&target, &dest, false)
+        assert!(link(&target, &dest, false, None)
             .unwrap_err()
             .contains("refusing"));
-        assert!(link(&target, &dest, true).unwrap());
-        assert!(!link(&target, &dest, false).unwrap());
+        assert!(link(&target, &dest, true, None).unwrap());
+        assert!(!link(&target, &dest, false, None).unwrap());
+        assert!(link(&target, &dest, false, Some(0o600)).unwrap());
+        let m = fs_err::metadata(d.path().join("t"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(m & 0o777, 0o600, "the mode goes to the target");
         assert_eq!(fs_err::read_link(&dest).unwrap(), Path::new(&target));
     }
 

@@ -206,9 +206,9 @@ impl Walker<'_> {
             NodeKind::Map(entries) => {
                 let mut pairs = Vec::new();
                 for (k, v) in entries {
-                    pairs.push((k.key_text(), self.render(v, extra, native)?));
+                    pairs.push((Value::from(k.key_text()), self.render(v, extra, native)?));
                 }
-                Value::from_iter(pairs)
+                crate::jinja::literal::dict_from_pairs(pairs)
             }
             _ => crate::model::convert::to_value(node),
         })
@@ -531,7 +531,7 @@ impl Walker<'_> {
                     "directory" => files::directory(path, mode),
                     "touch" => files::touch(path, mode),
                     "link" => match s("src") {
-                        Some(src) => files::link(&src, path, flag("force", false)),
+                        Some(src) => files::link(&src, path, flag("force", false), mode),
                         None => Err("`state: link` needs `src`".into()),
                     },
                     "file" => files::existing(path, mode),
