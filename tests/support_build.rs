@@ -698,6 +698,24 @@ fn an_unknown_ansible_module_fails_before_anything_runs() {
 }
 
 #[test]
+fn an_undefined_variable_in_a_task_fails_before_anything_runs() {
+    let t = Tree::new();
+    fs_err::write(
+        t.ibek_support().join("tasky/tasky-post.yml"),
+        "- name: Mark the build\n  ansible.builtin.file:\n    path: \"{{ local_pth }}/x\"\n    state: touch\n",
+    )
+    .unwrap();
+    let r = t.run(&["support", "build", "tasky", "--skip-apt"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("tasky-post.yml:1:3: task `Mark the build` failed: cannot render `path`: undefined variable `local_pth` (did you mean `local_path`?)"),
+        "{}",
+        r.stderr
+    );
+    assert!(!t.path("support/tasky").exists(), "nothing ran: no clone");
+}
+
+#[test]
 fn build_prints_the_url_git_resolves_through_instead_of() {
     let t = Tree::new();
     let dir = t.ibek_support().join("mirrored");

@@ -203,9 +203,12 @@ pub fn run(args: BuildArgs) -> CmdResult {
     let clone_present = spec.local_path.exists();
     let up_to_date = clone_present && previous.as_ref() == Some(&stamp);
 
+    // rendering every task (as --dry-run does) finds an undefined variable
+    // in a task file before the first step runs
+    let listing =
+        describe_plan(&steps, Some(&tasks)).map_err(|e| Failure::Exit(1, e.to_string()))?;
     if args.dry_run {
-        let out =
-            describe_plan(&steps, Some(&tasks)).map_err(|e| Failure::Exit(1, e.to_string()))?;
+        let out = listing;
         printer::info(&format!("[{}] {} from {source}", args.module, spec.version));
         printer::data(&out);
         if up_to_date && !args.force {
