@@ -39,6 +39,8 @@ pub trait StepLog {
     fn finished(&mut self, step: &Step, outcome: &Outcome, elapsed: Duration);
     /// A step failed; the build stops.
     fn failed(&mut self, step: &Step, elapsed: Duration);
+    /// A step starts (the CLI heads the task lines of a task file with it).
+    fn started(&mut self, _step: &Step) {}
     /// A task of an Ansible task file finished (within its step).
     fn task(&mut self, _event: &TaskEvent) {}
 }
@@ -243,6 +245,7 @@ pub fn execute(
     };
     for step in steps {
         let start = Instant::now();
+        log.started(step);
         match ex.step(&step.action, log) {
             Ok(outcome) => {
                 log.finished(step, &outcome, start.elapsed());
@@ -514,8 +517,8 @@ impl Executor<'_> {
                 Ok(Outcome::Done(None))
             }
             Action::AnsibleTask { file, skipped_by } => {
-                if let Some(w) = skipped_by {
-                    return Ok(Outcome::Skipped(format!("`when: {}` is false", w.trim())));
+                if skipped_by.is_some() {
+                    return Ok(Outcome::Skipped("its `when` is false".into()));
                 }
                 if self.options.skip_tasks {
                     return Ok(Outcome::Skipped("--skip-tasks".into()));

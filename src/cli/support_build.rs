@@ -114,6 +114,21 @@ impl StepLog for StderrLog<'_> {
         printer::info(&format!("[{}] {step}  ({status})", self.module));
     }
 
+    fn started(&mut self, step: &Step) {
+        if let crate::build::step::Action::AnsibleTask {
+            file,
+            skipped_by: None,
+        } = &step.action
+        {
+            printer::info(&format!(
+                "[{}] {:<10} running the tasks of {}",
+                self.module,
+                step.phase.name(),
+                file.display()
+            ));
+        }
+    }
+
     fn task(&mut self, event: &TaskEvent) {
         printer::info(&format!(
             "[{}]            task `{}` ({})  ({})",

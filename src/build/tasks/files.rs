@@ -405,6 +405,55 @@ mod tests {
         assert_eq!(fs_err::read_link(&dest).unwrap(), Path::new(&target));
     }
 
+    /// Serves `body` to each of `n` requests on loopback; the requests come back.
+    fn serve(body: &'static str, n: usize) -> (String, std::thread::JoinHandle<Vec<String>>) {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!(
+            "http://{}/files/pcre-8.45.tar.gz",
+            listener.local_addr().unwrap()
+        );
+        let handle = std::thread::spawn(move || {
+            let mut requests = Vec::new();
+            for _ in 0..n {
+                let (mut s, _) = listener.accept().unwrap();
+                let mut buf = [0u8; 4096];
+                let len = s.read(&mut buf).unwrap();
+                requests.push(String::from_utf8_lossy(&buf[..len]).into_owned());
+                let reply = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                s.write_all(reply.as_bytes()).unwrap();
+            }
+            requests
+        });
+        (url, handle)
+    }
+
+    #[test]
+    fn get_url_fetches_over_loopback_http_into_a_folder() {
+        let d = tempfile::tempdir().unwrap();
+        let (url, server) = serve("archive", 2);
+        let dest = format!("{}/", d.path().display());
+        assert!(get_url(&url, &dest, false, Some(0o600), Downloader::Curl).unwrap());
+        let got = d.path().join("pcre-8.45.tar.gz");
+        assert_eq!(fs_err::read_to_string(&got).unwrap(), "archive");
+        assert_eq!(
+            fs_err::metadata(&got).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        // a second fetch without force asks for a newer copy only
+        assert!(!get_url(&url, &dest, false, None, Downloader::Curl).unwrap());
+        let requests = server.join().unwrap();
+        assert!(
+            !requests[0].contains("If-Modified-Since"),
+            "{}",
+            requests[0]
+        );
+        assert!(requests[1].contains("If-Modified-Since"), "{}", requests[1]);
+    }
+
     #[test]
     fn lineinfile_needs_create_for_a_missing_file() {
         let d = tempfile::tempdir().unwrap();
