@@ -22,7 +22,7 @@ use iocforge::build::vars::Variables;
 use iocforge::build::{load_install, plan, resolve_install, BuildEnv, Downloader};
 
 const MODULES: &[&str] = &[
-    "fileops", "lines", "transfer", "commands", "control", "targets",
+    "fileops", "lines", "transfer", "commands", "control", "targets", "pcre",
 ];
 const TARGETS: &[&str] = &["linux-x86_64", "RTEMS-beatnik"];
 
@@ -269,6 +269,15 @@ fn iocforge_and_ansible_leave_the_same_trees_and_run_the_same_commands() {
     );
     let (tree, _) = &results["fileops linux-x86_64"];
     assert!(tree.contains("support/fileops/stale.txt -> "), "{tree}");
+    let (tree, log) = &results["pcre RTEMS-beatnik"];
+    assert!(
+        tree.contains("RTEMS-beatnik/libpcre.a -> ") && tree.contains("RTEMS-beatnik.flag"),
+        "{tree}"
+    );
+    assert!(
+        !log.contains("configure") && log.contains("all hold 2"),
+        "{log}"
+    );
     let (tree, _) = &results["transfer linux-x86_64"];
     assert!(tree.contains("support/transfer/pkg-1.0/src/x.c"), "{tree}");
 }
