@@ -5,8 +5,10 @@
 //! `install.rs` reads the file (strings kept as written, with spans) →
 //! `spec.rs` renders it in ibek-support's variable scope (`vars.rs`) into an
 //! [`InstallSpec`] → `plan.rs` turns spec and [`BuildEnv`] into [`Step`]s
-//! (pure) → `executor.rs` runs them: commands (`command.rs`, `apt.rs`) and
-//! file edits (`patch.rs`, `release.rs`); `stamp.rs` records what was built.
+//! (pure data, `step.rs`) → `executor.rs` runs them: commands (`command.rs`,
+//! `apt.rs`), file edits (`patch.rs`, `release.rs`) and the Ansible task
+//! files of `tasks:` (`tasks/`, checked before the first step); `stamp.rs`
+//! records what was built and `git.rs` shows where `insteadOf` sends a clone.
 //! Every `/epics/...` path of the roles is under [`BuildEnv::epics_root`], so
 //! a whole build can run in a temporary tree.
 //!

@@ -51,6 +51,81 @@ fn set_mode(path: &Path, mode: Option<u32>) -> Result<bool, Failed> {
     Ok(true)
 }
 
+/// Python's `glob.glob(pattern)` is not empty: what `creates` asks
+/// (`creates: /usr/local/lib/libopen62541.so.*`). `*`, `?` and `[...]` match
+/// within one path component, and not a leading `.`.
+pub fn glob_matches(pattern: &str) -> bool {
+    if !pattern.contains(['*', '?', '[']) {
+        return fs_err::symlink_metadata(pattern).is_ok();
+    }
+    let absolute = pattern.starts_with('/');
+    let parts: Vec<&str> = pattern.split('/').filter(|p| !p.is_empty()).collect();
+    let start = if absolute {
+        PathBuf::from("/")
+    } else {
+        PathBuf::from(".")
+    };
+    matches_from(&start, &parts)
+}
+
+fn matches_from(dir: &Path, parts: &[&str]) -> bool {
+    let Some((first, rest)) = parts.split_first() else {
+        return true;
+    };
+    if !first.contains(['*', '?', '[']) {
+        let next = dir.join(first);
+        return fs_err::symlink_metadata(&next).is_ok() && matches_from(&next, rest);
+    }
+    let Some(re) = component_regex(first) else {
+        return false;
+    };
+    let Ok(entries) = fs_err::read_dir(dir) else {
+        return false;
+    };
+    entries.filter_map(Result::ok).any(|e| {
+        let name = e.file_name().to_string_lossy().into_owned();
+        (!name.starts_with('.') || first.starts_with('.'))
+            && re.is_match(&name)
+            && matches_from(&e.path(), rest)
+    })
+}
+
+/// `fnmatch.translate` for one component.
+fn component_regex(pattern: &str) -> Option<regex::Regex> {
+    let mut re = String::from("^");
+    let mut chars = pattern.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '*' => re.push_str(".*"),
+            '?' => re.push('.'),
+            '[' => {
+                let mut class = String::new();
+                let mut closed = false;
+                for d in chars.by_ref() {
+                    if d == ']' && !class.is_empty() {
+                        closed = true;
+                        break;
+                    }
+                    class.push(d);
+                }
+                if closed {
+                    let class = class
+                        .strip_prefix('!')
+                        .map_or(class.clone(), |c| format!("^{c}"));
+                    re.push('[');
+                    re.push_str(&class.replace('\\', "\\\\"));
+                    re.push(']');
+                } else {
+                    re.push_str(&regex::escape(&format!("[{class}")));
+                }
+            }
+            other => re.push_str(&regex::escape(&other.to_string())),
+        }
+    }
+    re.push('$');
+    regex::Regex::new(&re).ok()
+}
+
 /// `file: state=absent`: deletes a file, link or whole folder.
 pub fn absent(path: &Path) -> Result<bool, Failed> {
     match fs_err::symlink_metadata(path) {
@@ -452,6 +527,23 @@ mod tests {
             requests[0]
         );
         assert!(requests[1].contains("If-Modified-Since"), "{}", requests[1]);
+    }
+
+    #[test]
+    fn creates_globs_as_python_does() {
+        let d = tempfile::tempdir().unwrap();
+        fs_err::create_dir_all(d.path().join("lib")).unwrap();
+        fs_err::write(d.path().join("lib/libopen62541.so.1.3.15"), "").unwrap();
+        fs_err::write(d.path().join("lib/.hidden"), "").unwrap();
+        let at = |p: &str| format!("{}/{p}", d.path().display());
+        assert!(glob_matches(&at("lib/libopen62541.so.*")));
+        assert!(glob_matches(&at("l?b/libopen62541.so.1.3.1[0-9]")));
+        assert!(glob_matches(&at("*/libopen62541.so.1.3.15")));
+        assert!(!glob_matches(&at("lib/libopen62541.so.2.*")));
+        assert!(!glob_matches(&at("lib/*hidden")), "`*` skips dot files");
+        assert!(glob_matches(&at("lib/.hid*")));
+        assert!(glob_matches(&at("lib/libopen62541.so.1.3.15")));
+        assert!(!glob_matches(&at("lib/[!l]*")));
     }
 
     #[test]

@@ -466,11 +466,12 @@ impl Walker<'_> {
             Module::Shell | Module::Command => {
                 let chdir = s("chdir").map(PathBuf::from);
                 if let Some(creates) = s("creates") {
+                    // relative to `chdir`, as the command module changes directory first
                     let p = match &chdir {
                         Some(d) => d.join(&creates),
                         None => PathBuf::from(&creates),
                     };
-                    if p.exists() {
+                    if files::glob_matches(&p.display().to_string()) {
                         return Ok(format!("skipped: `{creates}` exists"));
                     }
                 }
@@ -587,7 +588,7 @@ impl Walker<'_> {
             Module::Unarchive => {
                 let dest = PathBuf::from(s("dest").unwrap_or_default());
                 if let Some(creates) = s("creates") {
-                    if Path::new(&creates).exists() {
+                    if files::glob_matches(&creates) {
                         return Ok(format!("skipped: `{creates}` exists"));
                     }
                 }
