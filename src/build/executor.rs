@@ -211,7 +211,7 @@ pub fn describe_plan(steps: &[Step], tasks: Option<&TaskContext>) -> Result<Stri
                 let runs = skipped_by.is_none() && !was_ended;
                 let mut own = facts.clone();
                 let facts = if runs { &mut facts } else { &mut own };
-                let (lines, flow) = describe_tasks(tf, &ctx.vars, facts)?;
+                let (lines, flow) = describe_tasks(tf, &ctx.vars, facts, !runs)?;
                 ended = ended || (runs && flow == TaskFlow::EndPlay);
                 let note = if was_ended {
                     "  # not reached after end_play"
@@ -822,6 +822,45 @@ mod tests {
         assert!(
             listing.contains("make all  # not reached after end_play"),
             "{listing}"
+        );
+    }
+
+    #[test]
+    fn a_skipped_task_file_is_listed_even_when_it_cannot_be_rendered() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("rtems.yml");
+        fs_err::write(
+            &file,
+            "- name: Cross build\n  shell: make CC={{ rtems_cc }}\n",
+        )
+        .unwrap();
+        let step = |skipped_by: Option<String>| Step {
+            phase: Phase::PreBuild,
+            action: Action::AnsibleTask {
+                file: file.clone(),
+                skipped_by,
+            },
+        };
+        let steps = [step(Some("{{ is_rtems }}".into()))];
+        let ctx = TaskContext {
+            vars: Variables::new(IndexMap::new()),
+            files: crate::build::tasks::load_plan_tasks(&steps).unwrap(),
+            downloader: Downloader::Curl,
+        };
+        let listing = describe_plan(&steps, Some(&ctx)).unwrap();
+        assert!(
+            listing.contains("task `Cross build` (")
+                && listing.contains(
+                    "cannot be listed: cannot render the command: undefined variable `rtems_cc`"
+                ),
+            "{listing}"
+        );
+        // the same file, run: the error stops the listing (and so the build)
+        let err = describe_plan(&[step(None)], Some(&ctx)).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("rtems.yml:1:3: task `Cross build` failed"),
+            "{err}"
         );
     }
 }

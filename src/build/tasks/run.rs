@@ -79,6 +79,9 @@ struct Walker<'a> {
     facts: &'a mut IndexMap<String, Value>,
     mode: Mode<'a>,
     ended: bool,
+    /// Listing a file that does not run: a task that cannot be rendered is
+    /// listed with the reason instead of stopping the listing.
+    lenient: bool,
 }
 
 /// Runs a task file. `facts` carries `set_fact` values from file to file.
@@ -100,6 +103,7 @@ pub fn run_tasks(
             downloader,
         },
         ended: false,
+        lenient: false,
     };
     w.tasks(&file.tasks, &[], 0)?;
     Ok(if w.ended {
@@ -112,11 +116,13 @@ pub fn run_tasks(
 /// The `--dry-run` listing of a task file: one line per task (and per loop
 /// item) with its resolved arguments, or why it would be skipped. `set_fact`
 /// is applied, so later tasks see its values. Errors are those the run
-/// would stop at (an undefined variable, say).
+/// would stop at (an undefined variable, say); with `lenient` (a file that
+/// will not run) such a task is listed with its error instead.
 pub fn describe_tasks(
     file: &TaskFile,
     vars: &Variables,
     facts: &mut IndexMap<String, Value>,
+    lenient: bool,
 ) -> Result<(Vec<String>, TaskFlow), TaskError> {
     let mut w = Walker {
         file,
@@ -124,6 +130,7 @@ pub fn describe_tasks(
         facts,
         mode: Mode::Describe(Vec::new()),
         ended: false,
+        lenient,
     };
     w.tasks(&file.tasks, &[], 0)?;
     let flow = if w.ended {
@@ -276,7 +283,20 @@ impl Walker<'_> {
                 }
                 return Ok(());
             }
-            self.task(task, inherited, depth)?;
+            match self.task(task, inherited, depth) {
+                Err(e) if self.lenient => {
+                    if let Mode::Describe(lines) = &mut self.mode {
+                        lines.push(format!(
+                            "{}task `{}` ({}): cannot be listed: {}",
+                            "  ".repeat(depth),
+                            e.name,
+                            e.location,
+                            e.message
+                        ));
+                    }
+                }
+                other => other?,
+            }
         }
         Ok(())
     }
