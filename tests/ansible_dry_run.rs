@@ -72,6 +72,8 @@ fn dry_run_names_every_task_of_every_module() {
                     "{module} {arch}: no step for {file}\n{stdout}"
                 );
                 for name in names {
+                    // a templated name is listed rendered: check what precedes the template
+                    let name = name.split("{{").next().unwrap_or_default();
                     assert!(
                         stdout.contains(&format!("`{name}")),
                         "{module} {arch}: task `{name}` of {file} is not listed\n{stdout}"
