@@ -10,6 +10,7 @@ pub mod db;
 pub mod diag;
 pub mod env;
 pub mod jinja;
+pub mod limits;
 pub mod model;
 pub mod output;
 pub mod render;

@@ -78,6 +78,18 @@ enum Command {
     Dev(dev::DevCommand),
 }
 
+/// Applies `IOCFORGE_LIMITS` (README, "Limits") over the default limits.
+fn install_limits() -> Result<(), String> {
+    let mut limits = crate::limits::Limits::DEFAULT;
+    if let Ok(spec) = std::env::var(crate::env::IOCFORGE_LIMITS) {
+        limits
+            .apply(&spec)
+            .map_err(|e| format!("`{}`: {e}", crate::env::IOCFORGE_LIMITS))?;
+    }
+    crate::limits::set(limits);
+    Ok(())
+}
+
 /// Parses the arguments and runs the command.
 pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -92,6 +104,10 @@ pub fn main() -> ExitCode {
             };
         }
     };
+    if let Err(msg) = install_limits() {
+        printer::error(&msg);
+        return ExitCode::from(2);
+    }
     let result = match cli.command {
         Command::Runtime(cmd) => runtime::run(cmd),
         Command::Ioc(cmd) => ioc::run(cmd),

@@ -176,9 +176,25 @@ fn str_hash(s: &[u8], seed: u32) -> u32 {
     hash
 }
 
-struct Msi<'c, 'r> {
+/// Where a streaming run writes stdout and stderr as it goes.
+struct Sinks<'w> {
+    out: &'w mut dyn std::io::Write,
+    err: &'w mut dyn std::io::Write,
+    // a write failed (a closed pipe): the rest is dropped, as msi's is
+    broken: bool,
+}
+
+/// Buffered output is handed to the sinks once it reaches this size.
+const STREAM_CHUNK: usize = 64 * 1024;
+
+/// Structured warnings and undefined macros kept for the library view; an
+/// include loop can repeat the same ones a million times.
+const MAX_RECORDED: usize = 10_000;
+
+struct Msi<'c, 'r, 'w> {
     config: &'c Config,
     reader: &'r mut dyn FileReader,
+    sinks: Option<Sinks<'w>>,
     macros: MacroTable<'static>,
     inputs: Inputs,
     verbose_state: u8,
@@ -193,11 +209,41 @@ struct Msi<'c, 'r> {
     stuck: bool,
 }
 
-/// Runs msi with `config`, reading through `reader`.
+/// Runs msi with `config`, reading through `reader`; the output is held in
+/// [`Outcome::stdout`] and [`Outcome::stderr`].
 pub fn run(config: &Config, reader: &mut dyn FileReader) -> Outcome {
+    run_with(config, reader, None)
+}
+
+/// Runs msi writing its output to `out` and `err` as it goes, as msi
+/// does, so an include loop on long lines never holds gigabytes; the
+/// returned [`Outcome`] has empty `stdout` and `stderr`. Write errors (a
+/// closed pipe) drop the rest of the output.
+pub fn run_streaming(
+    config: &Config,
+    reader: &mut dyn FileReader,
+    out: &mut dyn std::io::Write,
+    err: &mut dyn std::io::Write,
+) -> Outcome {
+    let mut outcome = run_with(
+        config,
+        reader,
+        Some(Sinks {
+            out,
+            err,
+            broken: false,
+        }),
+    );
+    outcome.stdout.clear();
+    outcome.stderr.clear();
+    outcome
+}
+
+fn run_with<'w>(config: &Config, reader: &mut dyn FileReader, sinks: Option<Sinks<'w>>) -> Outcome {
     let mut m = Msi {
         config,
         reader,
+        sinks,
         macros: MacroTable::new(),
         inputs: Inputs::default(),
         verbose_state: u8::from(config.verbose),
@@ -222,6 +268,7 @@ pub fn run(config: &Config, reader: &mut dyn FileReader) -> Outcome {
     if ending == Ending::Finished && config.dependencies {
         m.out.push(b'\n');
     }
+    m.flush(true);
     let msi_would_hang = m.stuck || m.macros.stuck();
     if msi_would_hang {
         m.warnings.push(Warning {
@@ -248,7 +295,26 @@ pub fn run(config: &Config, reader: &mut dyn FileReader) -> Outcome {
     }
 }
 
-impl Msi<'_, '_> {
+impl Msi<'_, '_, '_> {
+    /// Hands buffered output to the sinks (all of it when `all`).
+    fn flush(&mut self, all: bool) {
+        let Some(sinks) = self.sinks.as_mut() else {
+            return;
+        };
+        if !all && self.out.len() < STREAM_CHUNK && self.err.len() < STREAM_CHUNK {
+            return;
+        }
+        if !sinks.broken {
+            // stdout before stderr: msi's stdout is line buffered into a pipe or file
+            let ok = sinks.out.write_all(&self.out).is_ok()
+                && sinks.err.write_all(&self.err).is_ok()
+                && (!all || (sinks.out.flush().is_ok() && sinks.err.flush().is_ok()));
+            sinks.broken = !ok;
+        }
+        self.out.clear();
+        self.err.clear();
+    }
+
     fn main(&mut self) -> Result<(), Stop> {
         let config = self.config;
         for defs in &config.macros {
@@ -365,10 +431,12 @@ impl Msi<'_, '_> {
     fn subst_warnings(&mut self, file: &[u8], parser: &mut SubstParser) {
         for w in std::mem::take(&mut parser.warnings) {
             let text = self.subst_message(file, &w);
-            self.warnings.push(Warning {
-                message: lossy(&text),
-                at: Some(self.location(file, w.msi_line)),
-            });
+            if self.warnings.len() < MAX_RECORDED {
+                self.warnings.push(Warning {
+                    message: lossy(&text),
+                    at: Some(self.location(file, w.msi_line)),
+                });
+            }
             self.err.extend_from_slice(&text);
         }
     }
@@ -423,6 +491,7 @@ impl Msi<'_, '_> {
                     .extend_from_slice(b"msi: Error - undefined macros present\n");
                 self.verbose_state = 2;
             }
+            self.flush(false);
         }
         Ok(())
     }
@@ -442,6 +511,9 @@ impl Msi<'_, '_> {
     fn note_undefined(&mut self, problems: &[Problem]) {
         let mut stack = self.template_stack().into_iter();
         let Some(template) = stack.next() else { return };
+        if self.undefined.len() >= MAX_RECORDED {
+            return;
+        }
         let mut names: Vec<String> = Vec::new();
         for p in problems {
             let n = if p.recursive {

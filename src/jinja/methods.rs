@@ -364,6 +364,20 @@ pub fn str_method(s: &str, method: &str, args: &[Value]) -> Result<Value, Error>
                 .and_then(Value::as_str)
                 .ok_or_else(|| arg_error("replace() argument 2 must be str"))?;
             let count = int_arg(pos, 2)?.unwrap_or(-1);
+            let hits = if old.is_empty() {
+                s.chars().count() as u128 + 1
+            } else {
+                s.matches(old.as_str()).count() as u128
+            };
+            let hits = if count < 0 {
+                hits
+            } else {
+                hits.min(count as u128)
+            };
+            super::bounds::check_len(
+                "the replaced string",
+                s.len() as u128 + hits.saturating_mul(new.len() as u128),
+            )?;
             if count < 0 {
                 Value::from(s.replace(&old, new))
             } else {
@@ -403,7 +417,8 @@ pub fn str_method(s: &str, method: &str, args: &[Value]) -> Result<Value, Error>
             }
         }
         "zfill" => {
-            let width = int_arg(pos, 0)?.unwrap_or(0).max(0) as usize;
+            let width = int_arg(pos, 0)?.unwrap_or(0).max(0);
+            let width = super::bounds::check_width("the width of zfill()", width as u128)?;
             let len = s.chars().count();
             if len >= width {
                 Value::from(s)
@@ -416,7 +431,8 @@ pub fn str_method(s: &str, method: &str, args: &[Value]) -> Result<Value, Error>
             }
         }
         "ljust" | "rjust" | "center" => {
-            let width = int_arg(pos, 0)?.unwrap_or(0).max(0) as usize;
+            let width = int_arg(pos, 0)?.unwrap_or(0).max(0);
+            let width = super::bounds::check_width("the padded width", width as u128)?;
             let how = match method {
                 "ljust" => '<',
                 "rjust" => '>',
@@ -471,6 +487,11 @@ pub fn str_method(s: &str, method: &str, args: &[Value]) -> Result<Value, Error>
                 Some(t) => t,
                 None => int_arg(pos, 0)?.unwrap_or(8),
             };
+            let tabs = s.matches('\t').count() as u128;
+            super::bounds::check_len(
+                "the expanded string",
+                s.len() as u128 + tabs.saturating_mul(size.max(0).unsigned_abs().into()),
+            )?;
             let mut out = String::new();
             let mut col = 0i64;
             for c in s.chars() {

@@ -236,7 +236,74 @@ fn write_repr_inner(out: &mut String, v: &Value, quote_strings: bool) -> Result<
     Ok(())
 }
 
+thread_local! {
+    // the mutable containers being printed, innermost last: a list that
+    // contains itself prints as `[...]`, as in Python
+    static PRINTING: std::cell::RefCell<Vec<usize>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Python's repr gives up at its recursion limit; so do we, well before the stack does.
+const MAX_PRINT_DEPTH: usize = 400;
+
+struct PrintGuard;
+
+impl PrintGuard {
+    /// Enters a container; `None` when it is already being printed (a cycle).
+    fn enter(id: usize) -> Result<Option<PrintGuard>, Error> {
+        PRINTING.with(|p| {
+            let mut p = p.borrow_mut();
+            if p.contains(&id) {
+                return Ok(None);
+            }
+            if p.len() >= MAX_PRINT_DEPTH {
+                return Err(Error::new(
+                    ErrorKind::InvalidOperation,
+                    "RecursionError: maximum recursion depth exceeded while getting the repr of an object",
+                ));
+            }
+            p.push(id);
+            Ok(Some(PrintGuard))
+        })
+    }
+}
+
+impl Drop for PrintGuard {
+    fn drop(&mut self) {
+        PRINTING.with(|p| {
+            p.borrow_mut().pop();
+        });
+    }
+}
+
 fn write_object(out: &mut String, v: &Value) -> Result<(), Error> {
+    if v.downcast_object_ref::<super::EnvMap>().is_some() {
+        return Err(Error::new(
+            ErrorKind::InvalidOperation,
+            "iocforge does not print the whole `env` mapping (it would copy every variable of \
+             the container into the output); look up one variable: `env.NAME` or `env['NAME']`",
+        ));
+    }
+    let container = v
+        .downcast_object_ref::<PyList>()
+        .map(|l| std::ptr::from_ref(l) as usize)
+        .or_else(|| {
+            v.downcast_object_ref::<super::PyDict>()
+                .map(|d| std::ptr::from_ref(d) as usize)
+        });
+    let _guard = match container {
+        Some(id) => match PrintGuard::enter(id)? {
+            Some(g) => Some(g),
+            None => {
+                out.push_str(if v.downcast_object_ref::<PyList>().is_some() {
+                    "[...]"
+                } else {
+                    "{...}"
+                });
+                return Ok(());
+            }
+        },
+        None => None,
+    };
     if let Some(list) = v.downcast_object_ref::<PyList>() {
         let items = list.snapshot();
         return write_seq(out, "[", "]", &items, false);
@@ -334,14 +401,31 @@ fn group_digits(digits: &str, sep: char, every: usize) -> String {
     out
 }
 
+/// Past this many digits a double has no more non-zero decimals (its exact
+/// expansion has at most 1,074 after the point and 767 significant), so
+/// longer precisions are printed with this and padded with zeros: Rust's
+/// formatter refuses precisions over 65,535, CPython does not.
+const EXACT_DIGITS: usize = 1_100;
+
 /// Fixed-point digits with Python's rounding (correctly rounded, like `'%.*f'`).
 fn fixed(f: f64, prec: usize) -> String {
+    if prec > EXACT_DIGITS {
+        let mut s = format!("{f:.EXACT_DIGITS$}");
+        s.extend(std::iter::repeat_n('0', prec - EXACT_DIGITS));
+        return s;
+    }
     format!("{f:.prec$}")
 }
 
 /// Scientific notation with Python's exponent form (`1.500000e+00`).
 fn sci(f: f64, prec: usize, upper: bool) -> String {
-    let s = format!("{f:.prec$e}");
+    let s = if prec > EXACT_DIGITS {
+        let s = format!("{f:.EXACT_DIGITS$e}");
+        let (m, e) = s.split_once('e').expect("exponent present");
+        format!("{m}{}e{e}", "0".repeat(prec - EXACT_DIGITS))
+    } else {
+        format!("{f:.prec$e}")
+    };
     let (m, e) = s.split_once('e').expect("exponent present");
     let e: i32 = e.parse().expect("exponent is an integer");
     let esign = if e < 0 { '-' } else { '+' };
@@ -355,10 +439,12 @@ fn sci(f: f64, prec: usize, upper: bool) -> String {
 
 /// Python's `%g` / `'g'`: precision significant digits, trailing zeros removed unless `alt`.
 fn general(f: f64, prec: usize, upper: bool, alt: bool) -> String {
+    // without `#` trailing zeros go, so digits past a double's exact expansion change nothing
+    let prec = if alt { prec } else { prec.min(EXACT_DIGITS) };
     let p = if prec == 0 { 1 } else { prec };
     if f == 0.0 {
         let s = if alt {
-            format!("{:.*}", p - 1, 0.0)
+            fixed(0.0, p - 1)
         } else {
             "0".to_string()
         };
@@ -369,12 +455,12 @@ fn general(f: f64, prec: usize, upper: bool, alt: bool) -> String {
         };
     }
     let e = {
-        let s = format!("{:.*e}", p - 1, f);
+        let s = format!("{:.*e}", (p - 1).min(EXACT_DIGITS), f);
         let (_, e) = s.split_once('e').expect("exponent present");
         e.parse::<i32>().expect("exponent is an integer")
     };
     let mut s = if e >= -4 && e < p as i32 {
-        format!("{:.*}", (p as i32 - 1 - e).max(0) as usize, f)
+        fixed(f, (p as i64 - 1 - i64::from(e)).max(0) as usize)
     } else {
         sci(f, p - 1, upper)
     };
@@ -650,7 +736,7 @@ pub fn percent_format(fmt: &str, args: &Value) -> Result<String, Error> {
                 chars.next();
             }
             if !w.is_empty() {
-                spec.width = w.parse().ok();
+                spec.width = Some(w.parse().unwrap_or(usize::MAX));
             }
         }
         if chars.peek() == Some(&'.') {
@@ -666,8 +752,18 @@ pub fn percent_format(fmt: &str, args: &Value) -> Result<String, Error> {
                     p.push(d);
                     chars.next();
                 }
-                spec.prec = Some(p.parse().unwrap_or(0));
+                spec.prec = Some(if p.is_empty() {
+                    0
+                } else {
+                    p.parse().unwrap_or(usize::MAX)
+                });
             }
+        }
+        if let Some(w) = spec.width {
+            super::bounds::check_width("the width of a `%` field", w as u128)?;
+        }
+        if let Some(p) = spec.prec {
+            super::bounds::check_width("the precision of a `%` field", p as u128)?;
         }
         while matches!(chars.peek(), Some('h' | 'l' | 'L')) {
             chars.next();
@@ -768,7 +864,8 @@ fn parse_format_spec(spec: &str) -> Result<FormatSpec, Error> {
             .iter()
             .collect::<String>()
             .parse()
-            .unwrap_or(0);
+            .unwrap_or(usize::MAX);
+        super::bounds::check_width("the width of a format field", out.width as u128)?;
     }
     if i < chars.len() && matches!(chars[i], ',' | '_') {
         out.grouping = Some(chars[i]);
@@ -783,7 +880,13 @@ fn parse_format_spec(spec: &str) -> Result<FormatSpec, Error> {
         if i == start {
             return Err(type_error("Format specifier missing precision"));
         }
-        out.prec = chars[start..i].iter().collect::<String>().parse().ok();
+        let prec = chars[start..i]
+            .iter()
+            .collect::<String>()
+            .parse()
+            .unwrap_or(usize::MAX);
+        super::bounds::check_width("the precision of a format field", prec as u128)?;
+        out.prec = Some(prec);
     }
     if i < chars.len() {
         out.ty = Some(chars[i]);
