@@ -23,7 +23,7 @@ pub struct Limits {
     pub max_len: u64,
     /// The most operators (and nested brackets) in one `{{ }}` or `{% %}` block.
     pub max_expr_ops: u64,
-    /// The most YAML nodes one file may hold once its aliases are expanded.
+    /// The most YAML nodes the aliases of one file may copy (plain nodes are bounded by the text).
     pub yaml_nodes: u64,
 }
 
@@ -34,7 +34,7 @@ impl Limits {
         run_fuel: 150_000_000,
         max_len: 32 * 1024 * 1024,
         max_expr_ops: 1_000,
-        yaml_nodes: 1_000_000,
+        yaml_nodes: 200_000,
     };
 
     /// The names accepted by [`Limits::apply`], with what each bounds.
@@ -46,7 +46,7 @@ impl Limits {
             "bytes of one string built by a template operation",
         ),
         ("max-expr-ops", "operators in one template expression"),
-        ("yaml-nodes", "YAML nodes of one file after alias expansion"),
+        ("yaml-nodes", "YAML nodes the aliases of one file may copy"),
     ];
 
     /// Applies overrides written as `key=value[,key=value…]`, or a bare
