@@ -6,6 +6,7 @@
 
 pub mod build;
 pub mod cli;
+pub mod contain;
 pub mod db;
 pub mod diag;
 pub mod env;
