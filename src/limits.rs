@@ -5,7 +5,8 @@
 //! that can be driven into unbounded work read their bounds from here: the
 //! template engine (`jinja`: fuel per render and per run, the largest string
 //! or list one operation may build, the most operators in one expression)
-//! and the YAML loader (`source`: nodes an alias may expand to). The limits
+//! the YAML loader (`source`: nodes aliases may copy) and msi (`db`: bytes
+//! of one expansion). The limits
 //! are generous for real files; `cli` may raise them for a rare big instance
 //! (from `IOCFORGE_LIMITS`) with [`set`] before any work starts. The library
 //! never reads the environment itself.
@@ -23,6 +24,8 @@ pub struct Limits {
     pub max_len: u64,
     /// The most operators (and nested brackets) in one `{{ }}` or `{% %}` block.
     pub max_expr_ops: u64,
+    /// The most bytes one msi expansion may produce.
+    pub msi_output: u64,
     /// The most YAML nodes the aliases of one file may copy (plain nodes are bounded by the text).
     pub yaml_nodes: u64,
 }
@@ -34,6 +37,7 @@ impl Limits {
         run_fuel: 150_000_000,
         max_len: 32 * 1024 * 1024,
         max_expr_ops: 1_000,
+        msi_output: 1024 * 1024 * 1024,
         yaml_nodes: 200_000,
     };
 
@@ -46,6 +50,7 @@ impl Limits {
             "bytes of one string built by a template operation",
         ),
         ("max-expr-ops", "operators in one template expression"),
+        ("msi-output", "bytes one msi expansion may produce"),
         ("yaml-nodes", "YAML nodes the aliases of one file may copy"),
     ];
 
@@ -72,6 +77,7 @@ impl Limits {
                 "run-fuel" => &mut self.run_fuel,
                 "max-len" => &mut self.max_len,
                 "max-expr-ops" => &mut self.max_expr_ops,
+                "msi-output" => &mut self.msi_output,
                 "yaml-nodes" => &mut self.yaml_nodes,
                 other => {
                     let known: Vec<&str> = Self::KEYS.iter().map(|(k, _)| *k).collect();
@@ -86,8 +92,9 @@ impl Limits {
         Ok(())
     }
 
-    fn fields_mut(&mut self) -> [&mut u64; 5] {
+    fn fields_mut(&mut self) -> [&mut u64; 6] {
         [
+            &mut self.msi_output,
             &mut self.template_fuel,
             &mut self.run_fuel,
             &mut self.max_len,
@@ -107,6 +114,7 @@ static TEMPLATE_FUEL: AtomicU64 = AtomicU64::new(Limits::DEFAULT.template_fuel);
 static RUN_FUEL: AtomicU64 = AtomicU64::new(Limits::DEFAULT.run_fuel);
 static MAX_LEN: AtomicU64 = AtomicU64::new(Limits::DEFAULT.max_len);
 static MAX_EXPR_OPS: AtomicU64 = AtomicU64::new(Limits::DEFAULT.max_expr_ops);
+static MSI_OUTPUT: AtomicU64 = AtomicU64::new(Limits::DEFAULT.msi_output);
 static YAML_NODES: AtomicU64 = AtomicU64::new(Limits::DEFAULT.yaml_nodes);
 
 /// Installs the limits for the rest of the process (called once by `cli`).
@@ -115,6 +123,7 @@ pub fn set(limits: Limits) {
     RUN_FUEL.store(limits.run_fuel, Ordering::Relaxed);
     MAX_LEN.store(limits.max_len, Ordering::Relaxed);
     MAX_EXPR_OPS.store(limits.max_expr_ops, Ordering::Relaxed);
+    MSI_OUTPUT.store(limits.msi_output, Ordering::Relaxed);
     YAML_NODES.store(limits.yaml_nodes, Ordering::Relaxed);
 }
 
@@ -125,6 +134,7 @@ pub fn get() -> Limits {
         run_fuel: RUN_FUEL.load(Ordering::Relaxed),
         max_len: MAX_LEN.load(Ordering::Relaxed),
         max_expr_ops: MAX_EXPR_OPS.load(Ordering::Relaxed),
+        msi_output: MSI_OUTPUT.load(Ordering::Relaxed),
         yaml_nodes: YAML_NODES.load(Ordering::Relaxed),
     }
 }

@@ -135,19 +135,29 @@ fn generate_schema(a: &GenerateSchemaArgs) -> CmdResult {
     let modules = load_definitions(&definitions)?;
     let schema =
         ioc_schema(&modules).map_err(|e| Failure::Invalid(Diagnostics::from(e.to_diagnostic())))?;
-    write_schema(&to_pretty(&schema), a.output.as_deref())
+    // the tree goes before the text is written: a hostile support file can make both huge
+    let text = to_pretty(&schema);
+    drop(schema);
+    write_schema(&text, a.output.as_deref())
 }
 
 /// Writes schema text as ibek does: `typer.echo` to stdout, or the file plus a newline.
 pub fn write_schema(text: &str, output: Option<&Path>) -> CmdResult {
-    let text = format!("{text}\n");
     match output {
         None => {
-            printer::data(&text);
+            printer::data(text);
+            printer::data("\n");
             Ok(())
         }
-        Some(path) => fs_err::write(path, text)
-            .map_err(|e| Failure::Env(format!("cannot write `{}`: {e}", path.display()))),
+        Some(path) => {
+            use std::io::Write as _;
+            fs_err::File::create(path)
+                .and_then(|mut f| {
+                    f.write_all(text.as_bytes())?;
+                    f.write_all(b"\n")
+                })
+                .map_err(|e| Failure::Env(format!("cannot write `{}`: {e}", path.display())))
+        }
     }
 }
 

@@ -230,6 +230,15 @@ pub enum MsiError {
         /// The `include` line and the templates around it, innermost first.
         included_from: Vec<Location>,
     },
+    /// The expansion grew past iocforge's bound (an include loop on long lines).
+    #[error(
+        "the expansion is larger than {limit} bytes (an include loop?); raise the limit with \
+         IOCFORGE_LIMITS=msi-output=N"
+    )]
+    OutputTooLarge {
+        /// The bound, in bytes.
+        limit: u64,
+    },
     /// The substitution file could not be opened.
     #[error("cannot open substitution file `{name}`")]
     MissingSubstitutions {

@@ -207,6 +207,9 @@ struct Msi<'c, 'r, 'w> {
     row: Option<Location>,
     subst_descriptor: usize,
     stuck: bool,
+    // bytes expanded so far, against `limits::msi_output`
+    produced: u64,
+    max_output: u64,
 }
 
 /// Runs msi with `config`, reading through `reader`; the output is held in
@@ -256,6 +259,8 @@ fn run_with<'w>(config: &Config, reader: &mut dyn FileReader, sinks: Option<Sink
         row: None,
         subst_descriptor: 0,
         stuck: false,
+        produced: 0,
+        max_output: crate::limits::get().msi_output,
     };
     let ending = match m.main() {
         Ok(()) => Ending::Finished,
@@ -476,9 +481,27 @@ impl Msi<'_, '_, '_> {
             if self.config.dependencies {
                 continue;
             }
+            let before = self.out.len();
             let done = self
                 .macros
                 .expand_string(text, MAX_BUFFER_SIZE - 1, &mut self.out);
+            self.produced += (self.out.len() - before) as u64;
+            if self.produced > self.max_output {
+                // msi would go on (for hours, on an include loop of long lines)
+                self.err.extend_from_slice(ERL_ERROR);
+                self.err.extend_from_slice(
+                    format!(
+                        " msi: output larger than {} bytes; iocforge stops here \
+                         (IOCFORGE_LIMITS=msi-output=N raises the limit)\n",
+                        self.max_output
+                    )
+                    .as_bytes(),
+                );
+                self.fatal = Some(MsiError::OutputTooLarge {
+                    limit: self.max_output,
+                });
+                return Err(Stop::Abort);
+            }
             for m in self.macros.take_messages() {
                 self.err
                     .extend_from_slice(&errlog_text(&m, self.config.console_is_tty));
