@@ -239,6 +239,11 @@ pub enum MsiError {
         /// The bound, in bytes.
         limit: u64,
     },
+    /// Macro references nest so that expanding them would take practically forever.
+    #[error(
+        "macro references nest too deep to expand (unclosed `$(A=$(B=...` defaults?); msi would hang on them"
+    )]
+    TooComplex,
     /// The substitution file could not be opened.
     #[error("cannot open substitution file `{name}`")]
     MissingSubstitutions {

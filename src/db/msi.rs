@@ -486,6 +486,15 @@ impl Msi<'_, '_, '_> {
                 .macros
                 .expand_string(text, MAX_BUFFER_SIZE - 1, &mut self.out);
             self.produced += (self.out.len() - before) as u64;
+            if self.macros.overworked() {
+                // msi itself never finishes such a line (macLib is exponential in it)
+                self.err.extend_from_slice(ERL_ERROR);
+                self.err.extend_from_slice(
+                    b" msi: macro references nested too deep to expand (unclosed `$(A=$(B=...` defaults?); iocforge stops here\n",
+                );
+                self.fatal = Some(MsiError::TooComplex);
+                return Err(Stop::Abort);
+            }
             if self.produced > self.max_output {
                 // msi would go on (for hours, on an include loop of long lines)
                 self.err.extend_from_slice(ERL_ERROR);

@@ -502,6 +502,7 @@ impl Engine {
             .env
             .get_template(&name)
             .map_err(|e| TemplateError::from_minijinja(&e))?;
+        let started = std::time::Instant::now();
         match template.render_captured(Value::from_dyn_object(ctx.clone())) {
             Ok(captured) => {
                 let used = captured.state().fuel_levels().map_or(0, |(used, _)| used);
@@ -509,11 +510,14 @@ impl Engine {
                 Ok(captured.into_output())
             }
             Err(e) => {
-                // the state is gone with the error: charge what an error may have cost
+                // the state is gone with the error, and with it the fuel count:
+                // charge the time it took instead, at 20 fuel a microsecond (a
+                // fast machine's pace), so failing renders cannot loop unbounded
                 let used = if e.kind() == ErrorKind::OutOfFuel {
                     fuel
                 } else {
-                    fuel / 16
+                    let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+                    micros.saturating_mul(20).min(fuel)
                 };
                 self.run_fuel = self.run_fuel.saturating_sub(used);
                 let mut err = TemplateError::from_minijinja(&e);
