@@ -38,6 +38,9 @@ const MAX_BUFFER_SIZE: usize = 4096;
 /// limit less stdin, stdout and stderr. It bounds include loops.
 pub const DEFAULT_DESCRIPTORS: usize = 1021;
 
+/// The deepest include nesting iocforge follows (msi: as deep as file descriptors allow).
+const MAX_INCLUDE_DEPTH: usize = 4096;
+
 /// How many dependencies msi remembers for `-D`.
 const MAX_DEPS: usize = 1024;
 
@@ -189,7 +192,7 @@ const STREAM_CHUNK: usize = 64 * 1024;
 
 /// Structured warnings and undefined macros kept for the library view; an
 /// include loop can repeat the same ones a million times.
-const MAX_RECORDED: usize = 10_000;
+const MAX_RECORDED: usize = 1_000;
 
 struct Msi<'c, 'r, 'w> {
     config: &'c Config,
@@ -541,11 +544,11 @@ impl Msi<'_, '_, '_> {
     }
 
     fn note_undefined(&mut self, problems: &[Problem]) {
-        let mut stack = self.template_stack().into_iter();
-        let Some(template) = stack.next() else { return };
         if self.undefined.len() >= MAX_RECORDED {
             return;
         }
+        let mut stack = self.template_stack().into_iter();
+        let Some(template) = stack.next() else { return };
         let mut names: Vec<String> = Vec::new();
         for p in problems {
             let n = if p.recursive {
@@ -560,7 +563,8 @@ impl Msi<'_, '_, '_> {
         self.undefined.push(UndefinedMacro {
             names,
             template,
-            included_from: stack.collect(),
+            // the innermost includes tell where; a loop's thousands more do not
+            included_from: stack.take(64).collect(),
             row: self.row.clone(),
         });
     }
@@ -589,9 +593,15 @@ impl Msi<'_, '_, '_> {
     }
 
     fn descriptors_left(&self) -> usize {
-        self.config.descriptors.map_or(usize::MAX, |d| {
-            d.saturating_sub(self.inputs.open_files() + self.subst_descriptor)
-        })
+        // an include loop ends when files run out; with a huge descriptor
+        // limit (`ulimit -n 1048576`) it would nest a million deep, and every
+        // diagnostic walks the nesting, so iocforge stops at MAX_INCLUDE_DEPTH
+        let d = self
+            .config
+            .descriptors
+            .unwrap_or(usize::MAX)
+            .min(MAX_INCLUDE_DEPTH);
+        d.saturating_sub(self.inputs.open_files() + self.subst_descriptor)
     }
 
     fn note_dependency(&mut self, name: &[u8]) {
