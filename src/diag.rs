@@ -266,12 +266,11 @@ impl Diagnostics {
         let mut out: Vec<(&Diagnostic, usize)> = Vec::new();
         for d in &self.0 {
             let key = cause_key(d);
-            match index.get(&key) {
-                Some(&i) => out[i].1 += 1,
-                None => {
-                    index.insert(key, out.len());
-                    out.push((d, 1));
-                }
+            if let Some(&i) = index.get(&key) {
+                out[i].1 += 1;
+            } else {
+                index.insert(key, out.len());
+                out.push((d, 1));
             }
         }
         out

@@ -363,7 +363,7 @@ pub fn extract(
         let path = crate::contain::normalize(&opts.source.join(&f));
         crate::contain::within_any(&[&opts.source, &opts.epics_root], &path, false).map_err(
             |mut source| {
-                source.entry = f.clone();
+                source.entry.clone_from(&f);
                 AssetError::Outside {
                     what: "runtime_files_list entry".into(),
                     source,

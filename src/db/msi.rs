@@ -245,7 +245,7 @@ pub fn run_streaming(
     outcome
 }
 
-fn run_with<'w>(config: &Config, reader: &mut dyn FileReader, sinks: Option<Sinks<'w>>) -> Outcome {
+fn run_with(config: &Config, reader: &mut dyn FileReader, sinks: Option<Sinks<'_>>) -> Outcome {
     let mut m = Msi {
         config,
         reader,

@@ -269,12 +269,11 @@ fn do_indent(value: Value, args: Rest<Value>, kwargs: Kwargs) -> Result<Value, E
         .or_else(|| args.get(2).map(Value::is_true))
         .unwrap_or(false);
     kwargs.assert_all_used()?;
-    let indention = match width.as_str() {
-        Some(w) => w.to_string(),
-        None => {
-            let w = width.as_i64().unwrap_or(4).max(0);
-            " ".repeat(super::bounds::check_width("the indent", w as u128)?)
-        }
+    let indention = if let Some(w) = width.as_str() {
+        w.to_string()
+    } else {
+        let w = width.as_i64().unwrap_or(4).max(0);
+        " ".repeat(super::bounds::check_width("the indent", w as u128)?)
     };
     let lines_n = s.matches('\n').count() as u128 + 2;
     super::bounds::check_len(
@@ -468,12 +467,11 @@ fn do_tojson(value: Value, args: Rest<Value>, kwargs: Kwargs) -> Result<Value, E
     kwargs.assert_all_used()?;
     let indent = match indent {
         Some(v) if v.is_none() => None,
-        Some(v) => Some(match v.as_str() {
-            Some(s) => s.to_string(),
-            None => {
-                let w = v.as_i64().unwrap_or(0).max(0);
-                " ".repeat(super::bounds::check_width("the JSON indent", w as u128)?)
-            }
+        Some(v) => Some(if let Some(s) = v.as_str() {
+            s.to_string()
+        } else {
+            let w = v.as_i64().unwrap_or(0).max(0);
+            " ".repeat(super::bounds::check_width("the JSON indent", w as u128)?)
         }),
         None => None,
     };

@@ -290,20 +290,19 @@ fn write_object(out: &mut String, v: &Value) -> Result<(), Error> {
             v.downcast_object_ref::<super::PyDict>()
                 .map(|d| std::ptr::from_ref(d) as usize)
         });
-    let _guard = match container {
-        Some(id) => match PrintGuard::enter(id)? {
-            Some(g) => Some(g),
-            None => {
-                out.push_str(if v.downcast_object_ref::<PyList>().is_some() {
-                    "[...]"
-                } else {
-                    "{...}"
-                });
-                return Ok(());
-            }
-        },
-        None => None,
-    };
+    let mut _guard = None;
+    if let Some(id) = container {
+        if let Some(g) = PrintGuard::enter(id)? {
+            _guard = Some(g);
+        } else {
+            out.push_str(if v.downcast_object_ref::<PyList>().is_some() {
+                "[...]"
+            } else {
+                "{...}"
+            });
+            return Ok(());
+        }
+    }
     if let Some(list) = v.downcast_object_ref::<PyList>() {
         let items = list.snapshot();
         return write_seq(out, "[", "]", &items, false);
