@@ -17,7 +17,9 @@ pub mod methods;
 pub mod names;
 pub mod objects;
 pub mod ops;
+pub mod percent;
 pub mod pyfmt;
+pub mod pyformat;
 pub mod rewrite;
 
 use std::collections::HashMap;
