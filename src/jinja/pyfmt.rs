@@ -114,7 +114,22 @@ fn is_printable(c: char) -> bool {
 /// Jinja2's `tojson` does.
 pub fn write_json_str(out: &mut String, s: &str, html_safe: bool) {
     out.push('"');
-    for c in s.chars() {
+    let plain = |b: u8| {
+        (b' '..=b'~').contains(&b)
+            && b != b'"'
+            && b != b'\\'
+            && !(html_safe && matches!(b, b'<' | b'>' | b'&' | b'\''))
+    };
+    let mut rest = s;
+    while !rest.is_empty() {
+        // copy runs of plain ASCII in one go (schemas can hold megabytes of names)
+        let run = rest.bytes().position(|b| !plain(b)).unwrap_or(rest.len());
+        out.push_str(&rest[..run]);
+        rest = &rest[run..];
+        let Some(c) = rest.chars().next() else {
+            break;
+        };
+        rest = &rest[c.len_utf8()..];
         match c {
             '"' => out.push_str("\\\""),
             '\\' => out.push_str("\\\\"),
