@@ -39,7 +39,8 @@ const MAX_BUFFER_SIZE: usize = 4096;
 pub const DEFAULT_DESCRIPTORS: usize = 1021;
 
 /// The deepest include nesting iocforge follows (msi: as deep as file descriptors allow).
-const MAX_INCLUDE_DEPTH: usize = 4096;
+/// Per-line work never walks the nesting, so a deep loop costs linear time.
+const MAX_INCLUDE_DEPTH: usize = 1 << 20;
 
 /// How many dependencies msi remembers for `-D`.
 const MAX_DEPS: usize = 1024;
@@ -593,9 +594,8 @@ impl Msi<'_, '_, '_> {
     }
 
     fn descriptors_left(&self) -> usize {
-        // an include loop ends when files run out; with a huge descriptor
-        // limit (`ulimit -n 1048576`) it would nest a million deep, and every
-        // diagnostic walks the nesting, so iocforge stops at MAX_INCLUDE_DEPTH
+        // an include loop ends when files run out, as in msi; the nesting is
+        // capped for a limit of millions (each level holds a little memory)
         let d = self
             .config
             .descriptors
