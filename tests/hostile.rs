@@ -37,6 +37,7 @@ fn serial() -> MutexGuard<'static, ()> {
 }
 
 /// The static release-like iocforge (built once; shared with tests/docker_e2e.rs).
+#[allow(clippy::disallowed_methods)] // the test harness's own settings and the cargo running it
 fn release_iocforge() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
@@ -488,6 +489,7 @@ impl Rng {
     }
 }
 
+#[allow(clippy::disallowed_methods)] // the test harness's own setting
 fn seed_from_env(name: &str) -> u64 {
     std::env::var(name)
         .ok()
@@ -841,6 +843,7 @@ fn fuzz_one(bin: &Path, dir: &Path, seed: &Seed, text: &str) -> (String, Ran) {
 }
 
 #[test]
+#[allow(clippy::disallowed_methods)] // the test harness's own setting
 fn fuzzed_inputs_end_cleanly_within_limits() {
     let bin = release_iocforge();
     let _serial = serial();

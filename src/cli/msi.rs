@@ -15,6 +15,7 @@ use clap::Args;
 
 use crate::db::msi::{run_streaming, Config, Substitutions, DEFAULT_DESCRIPTORS, USAGE};
 use crate::db::DiskReader;
+use crate::layout::Environment;
 
 /// Arguments of `iocforge msi`: exactly msi's.
 #[derive(Debug, Args)]
@@ -165,7 +166,7 @@ fn write_stderr(bytes: &[u8]) {
 }
 
 /// Runs `iocforge msi`.
-pub fn run(args: MsiArgs) -> ExitCode {
+pub fn run(args: MsiArgs, env: &Environment) -> ExitCode {
     let args: Vec<Vec<u8>> = args.args.into_iter().map(arg_bytes).collect();
     let mut config = match parse_args(&args) {
         Ok(c) => c,
@@ -175,8 +176,7 @@ pub fn run(args: MsiArgs) -> ExitCode {
         }
     };
     config.descriptors = Some(descriptors_left().unwrap_or(DEFAULT_DESCRIPTORS));
-    config.console_is_tty =
-        std::io::stderr().is_terminal() && std::env::var_os("TERM").is_some_and(|t| !t.is_empty());
+    config.console_is_tty = std::io::stderr().is_terminal() && env.non_empty("TERM").is_some();
     // msi opens its output (freopen) before reading anything
     let mut out_file = None;
     if let (Some(out), false) = (&config.output, config.dependencies) {
@@ -196,7 +196,7 @@ pub fn run(args: MsiArgs) -> ExitCode {
     let mut err = std::io::stderr().lock();
     let outcome = if let Some((f, path)) = out_file {
         let mut f = std::io::BufWriter::new(f);
-        let outcome = run_streaming(&config, &mut DiskReader, &mut f, &mut err);
+        let outcome = run_streaming(&config, &mut DiskReader::new(env.clone()), &mut f, &mut err);
         drop(f);
         if outcome.remove_output {
             let _ = fs_err::remove_file(&path);
@@ -205,7 +205,12 @@ pub fn run(args: MsiArgs) -> ExitCode {
     } else {
         // a closed pipe is not an error, as for every iocforge command
         let mut out = std::io::stdout().lock();
-        let outcome = run_streaming(&config, &mut DiskReader, &mut out, &mut err);
+        let outcome = run_streaming(
+            &config,
+            &mut DiskReader::new(env.clone()),
+            &mut out,
+            &mut err,
+        );
         // with -D, msi deletes the target it was told about when it aborts
         if let (true, Some(target)) = (outcome.remove_output, &config.output) {
             let _ = fs_err::remove_file(path_of(target));

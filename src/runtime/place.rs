@@ -9,6 +9,8 @@
 use std::io;
 use std::path::Path;
 
+use crate::layout::EpicsLayout;
+
 fn outside(e: crate::contain::Outside) -> io::Error {
     io::Error::new(io::ErrorKind::PermissionDenied, e.to_string())
 }
@@ -28,6 +30,21 @@ fn copy_contained(src_root: &Path, src: &Path, dest_root: &Path, dest: &Path) ->
     io::copy(&mut fs_err::File::open(src)?, &mut tmp)?;
     tmp.persist(dest).map_err(|e| e.error)?;
     Ok(())
+}
+
+/// The start step: the support modules' protocol files
+/// (`$SUPPORT/configure/protocol`) into `runtime/protocol`, then the config
+/// folder's own files with [`place_files`]. Returns the count.
+pub fn place_start_files(layout: &EpicsLayout, config_dir: &Path) -> io::Result<usize> {
+    let protocols = layout.support_protocols();
+    let mut n = 0;
+    if protocols.is_dir() {
+        n += replace_dir(&protocols, &layout.runtime().join("protocol"))?;
+    }
+    if config_dir.is_dir() {
+        n += place_files(config_dir, layout.runtime())?;
+    }
+    Ok(n)
 }
 
 /// Copies a directory tree, replacing `to`.
