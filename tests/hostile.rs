@@ -9,7 +9,8 @@
 //!   (`shared/conformance/hostile/replay.sh`) all end with exit 0-2 within
 //!   20 s and 1 GiB;
 //! - `fuzzed_inputs_end_cleanly_within_limits`: mutations of the shared
-//!   samples and the project's fixtures for ~2 minutes (`HOSTILE_FUZZ_SECS`),
+//!   samples and the project's fixtures (instances, support files, schemas,
+//!   install files, msi templates and substitutions) for ~2 minutes (`HOSTILE_FUZZ_SECS`),
 //!   reproducible from the printed seed (`HOSTILE_FUZZ_SEED`);
 //! - `jinja_payloads_match_jinja2_or_fail_cleanly`: each payload class,
 //!   differential against Jinja2 from the oracle venv;
@@ -757,6 +758,28 @@ fn fuzz_seeds() -> Vec<Seed> {
             });
         }
     }
+    // install files of the project's fixtures (planned with `support build --dry-run`)
+    let install_dirs = [
+        common::root().join("tests/schema/install"),
+        common::root().join("tests/build/ibek-support"),
+    ];
+    for dir in install_dirs {
+        for entry in walkdir::WalkDir::new(dir)
+            .into_iter()
+            .filter_map(Result::ok)
+        {
+            let name = entry.file_name().to_string_lossy();
+            if name.ends_with(".install.yml") {
+                if let Ok(text) = fs_err::read_to_string(entry.path()) {
+                    seeds.push(Seed {
+                        kind: "install",
+                        text,
+                        context: Vec::new(),
+                    });
+                }
+            }
+        }
+    }
     // substitution files and templates of the project's msi fixtures
     for case in walkdir::WalkDir::new(common::root().join("tests/msi/cases"))
         .max_depth(1)
@@ -800,6 +823,22 @@ fn fuzz_seeds() -> Vec<Seed> {
 /// Runs one mutated input; returns the command line and how it ended.
 fn fuzz_one(bin: &Path, dir: &Path, seed: &Seed, text: &str) -> (String, Ran) {
     fs_err::create_dir_all(dir.join("er")).unwrap();
+    if seed.kind == "install" {
+        let module = dir.join("ibek-support/widget");
+        fs_err::create_dir_all(&module).unwrap();
+        fs_err::write(module.join("widget.install.yml"), text).unwrap();
+        let er = dir.join("er");
+        let ran = run_measured(
+            &dir.join("ibek-support"),
+            bin,
+            &["support", "build", "widget", "--dry-run"],
+            &[("EPICS_ROOT", er.to_str().unwrap_or("er"))],
+        );
+        return (
+            "support build widget --dry-run (in ibek-support)".into(),
+            ran,
+        );
+    }
     let mut defs: Vec<String> = Vec::new();
     let mut name = "instance.yaml".to_string();
     for (n, t) in &seed.context {
