@@ -105,11 +105,17 @@ fn run_measured(dir: &Path, bin: &Path, args: &[&str], envs: &[(&str, &str)]) ->
     }
     let out = cmd.output().expect("GNU time runs (.ci/setup installs it)");
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    // the program's stderr may not end in a newline: take the last marker anywhere
     let max_rss_kb = stderr
-        .lines()
-        .rev()
-        .find_map(|l| l.strip_prefix("MAXRSS "))
-        .and_then(|v| v.trim().parse().ok())
+        .rfind("MAXRSS ")
+        .map(|i| &stderr[i + "MAXRSS ".len()..])
+        .and_then(|v| {
+            v.chars()
+                .take_while(char::is_ascii_digit)
+                .collect::<String>()
+                .parse()
+                .ok()
+        })
         .unwrap_or(u64::MAX);
     Ran {
         // timeout's 124/137 and a signal's 128+n all count as not clean
