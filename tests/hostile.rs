@@ -431,7 +431,15 @@ fn replay_of_the_hostile_corpus_is_clean() {
     let bin = release_iocforge();
     let _serial = serial();
     let script = common::shared().join("conformance/hostile/replay.sh");
-    let out = Command::new("bash")
+    // replay.sh unpacks into the fixed /tmp/rel: a tmpfs on /tmp, in a mount
+    // namespace of our own, keeps other runs on the machine out of it
+    let out = Command::new("unshare")
+        .args([
+            "-rm",
+            "sh",
+            "-c",
+            "mount -t tmpfs none /tmp && exec bash \"$0\" \"$1\"",
+        ])
         .arg(&script)
         .arg(bin)
         .output()
