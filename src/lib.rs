@@ -6,11 +6,13 @@
 
 pub mod build;
 pub mod cli;
+pub mod contain;
 pub mod db;
 pub mod diag;
 pub mod env;
 pub mod jinja;
 pub mod layout;
+pub mod limits;
 pub mod model;
 pub mod output;
 pub mod render;
