@@ -71,6 +71,28 @@ pub fn write_folder(folder: &Path, set: &OutputSet) -> io::Result<()> {
     Ok(())
 }
 
+/// Writes each file of `set` into `folder` (created if missing), each one
+/// atomically (temporary file, then rename); other files in `folder` stay.
+pub fn write_files(folder: &Path, set: &OutputSet) -> io::Result<()> {
+    fs_err::create_dir_all(folder)?;
+    for (rel, text) in &set.0 {
+        let path = folder.join(rel);
+        let dir = path.parent().unwrap_or(folder);
+        fs_err::create_dir_all(dir)?;
+        let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+        std::io::Write::write_all(&mut tmp, text.as_bytes())?;
+        // as ibek writes them: readable by all (a temporary file starts private)
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            tmp.as_file()
+                .set_permissions(std::fs::Permissions::from_mode(0o644))?;
+        }
+        tmp.persist(&path).map_err(|e| e.error)?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

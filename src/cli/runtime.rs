@@ -65,7 +65,7 @@ pub struct StartArgs {
     /// Seconds to pause after a failure before exiting, to avoid restart storms
     #[arg(long, env = crate::env::IOCFORGE_FAILURE_PAUSE, default_value_t = 10.0)]
     failure_pause: f64,
-    /// Leave PVI rows out of ioc.subst
+    /// Write no PVI templates, screens or ioc.subst rows
     #[arg(long = "no-pvi")]
     no_pvi: bool,
 }
@@ -100,10 +100,10 @@ pub fn epics_root() -> PathBuf {
 /// The `--pvi/--no-pvi` pair.
 #[derive(Debug, Args)]
 pub struct PviFlags {
-    /// Add PVI PV template rows to ioc.subst (the default)
+    /// Write PVI templates to $EPICS_ROOT/runtime and screens to $EPICS_ROOT/opi, with their ioc.subst rows (the default)
     #[arg(long, overrides_with = "no_pvi")]
     pvi: bool,
-    /// Leave PVI rows out
+    /// Write no PVI templates, screens or rows
     #[arg(long = "no-pvi", overrides_with = "pvi")]
     no_pvi: bool,
 }
@@ -289,13 +289,44 @@ fn run_generate(
     db_config: Option<PathBuf>,
 ) -> CmdResult {
     let modules = load_definitions(definitions)?;
-    let mut generated = generate(instances, &modules, &GenerateOptions::from_env(pvi))?;
+    let root = epics_root();
+    let mut opts = GenerateOptions::from_env(pvi);
+    // ibek reads pvi device overrides from $EPICS_ROOT/ioc/config, whatever folder is given
+    opts.pvi_settings = pvi.then(|| crate::pvi::PviSettings {
+        config_dir: root.join("ioc").join("config"),
+        pvi_defs: root.join("pvi-defs"),
+    });
+    let mut generated = generate(instances, &modules, &opts)?;
+    let mut overlay = crate::runtime::dbexpand::Overlay::default();
+    let mut pvi_runtime = None;
+    if let Some(p) = generated.pvi_files.take() {
+        // ibek writes templates to $EPICS_ROOT/runtime and screens to $EPICS_ROOT/opi even with -o
+        let runtime = root.join("runtime");
+        if crate::runtime::start::same_dir(&runtime, output) {
+            overlay.add(output, &p.templates);
+            generated.files.0.extend(p.templates.0);
+        } else {
+            crate::output::write_files(&runtime, &p.templates)
+                .map_err(|e| Failure::Env(format!("cannot write `{}`: {e}", runtime.display())))?;
+            pvi_runtime = Some(runtime);
+        }
+        let opi = root.join("opi");
+        write_folder(&opi, &p.screens)
+            .map_err(|e| Failure::Env(format!("cannot write `{}`: {e}", opi.display())))?;
+    }
     if let Some(config) = db_config {
         // expanding ioc.db is iocforge's extra: in ibek's commands a failure only warns
         if let Some(subst) = generated.files.get("ioc.subst").map(str::to_string) {
-            let dirs = crate::runtime::dbexpand::include_path(&config, &support_dir(), output);
+            let mut dirs = crate::runtime::dbexpand::include_path(&config, &support_dir(), output);
+            dirs.extend(pvi_runtime);
             let name = output.join("ioc.subst").display().to_string();
-            match crate::runtime::dbexpand::expand_db(&subst, &name, &dirs, false) {
+            match crate::runtime::dbexpand::expand_db_with(
+                &subst,
+                &name,
+                &dirs,
+                false,
+                &mut overlay,
+            ) {
                 Ok(exp) => generated.files.insert("ioc.db", exp.text),
                 Err(d) => printer::warning(&format!(
                     "ioc.db not written: {} (use --no-db to skip the expansion)",

@@ -8,7 +8,11 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::db::{expand_substitutions, Expansion, MsiError, MsiOptions};
+use std::collections::HashMap;
+
+use crate::db::{
+    expand_substitutions_with, DiskReader, Expansion, FileReader, MsiError, MsiOptions,
+};
 use crate::diag::Diagnostic;
 
 /// The template search path for an IOC's database.
@@ -34,12 +38,57 @@ pub fn include_path(config_dir: &Path, support_dir: &Path, runtime_dir: &Path) -
     dirs
 }
 
+/// Templates not yet on disk (e.g. PVI templates about to be written), by
+/// the path msi opens them at (`DIR/NAME`), read before the disk.
+#[derive(Debug, Default)]
+pub struct Overlay(pub HashMap<Vec<u8>, Vec<u8>>);
+
+impl Overlay {
+    /// Adds the files of `set` as if they were in `dir`.
+    pub fn add(&mut self, dir: &Path, set: &crate::output::OutputSet) {
+        for (name, text) in &set.0 {
+            let path = format!("{}/{}", dir.display(), name.display());
+            self.0.insert(path.into_bytes(), text.as_bytes().to_vec());
+        }
+    }
+}
+
+impl FileReader for Overlay {
+    fn read(&mut self, path: &[u8]) -> Option<Vec<u8>> {
+        match self.0.get(path) {
+            Some(t) => Some(t.clone()),
+            None => DiskReader.read(path),
+        }
+    }
+
+    fn env(&self, name: &[u8]) -> Option<Vec<u8>> {
+        DiskReader.env(name)
+    }
+}
+
 /// Expands a substitution file; undefined macros are errors when `strict`.
 pub fn expand_db(
     subst_text: &str,
     subst_name: &str,
     dirs: &[PathBuf],
     strict: bool,
+) -> Result<Expansion, Diagnostic> {
+    expand_db_with(
+        subst_text,
+        subst_name,
+        dirs,
+        strict,
+        &mut Overlay::default(),
+    )
+}
+
+/// [`expand_db`] reading templates from `overlay` first.
+pub fn expand_db_with(
+    subst_text: &str,
+    subst_name: &str,
+    dirs: &[PathBuf],
+    strict: bool,
+    overlay: &mut Overlay,
 ) -> Result<Expansion, Diagnostic> {
     let opts = MsiOptions {
         include_path: dirs.iter().map(|d| d.display().to_string()).collect(),
@@ -54,7 +103,7 @@ pub fn expand_db(
                 .join(", ")
         )
     };
-    match expand_substitutions(subst_text, subst_name, &opts) {
+    match expand_substitutions_with(subst_text.as_bytes(), subst_name, &opts, overlay) {
         Ok(exp) if strict && !exp.undefined.is_empty() => {
             let first = &exp.undefined[0];
             let mut d = Diagnostic::plain(None, format!("cannot expand the database: {first}"))

@@ -7,7 +7,7 @@
 //! are rendered. Nothing is written here; the caller writes the returned
 //! [`OutputSet`].
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use indexmap::IndexMap;
@@ -32,6 +32,9 @@ pub struct GenerateOptions {
     pub ioc_dir: String,
     /// Where `st.cmd` loads `ioc.db` from (ibek uses `$RUNTIME_DIR`).
     pub runtime_dir: String,
+    /// Where pvi device files are found; with `pvi`, the PVI templates and
+    /// screens are made too (without, only the `ioc.subst` rows).
+    pub pvi_settings: Option<crate::pvi::PviSettings>,
 }
 
 impl GenerateOptions {
@@ -41,6 +44,7 @@ impl GenerateOptions {
             pvi,
             ioc_dir: std::env::var(crate::env::IOC).unwrap_or_default(),
             runtime_dir: std::env::var(crate::env::RUNTIME_DIR).unwrap_or_default(),
+            pvi_settings: None,
         }
     }
 }
@@ -54,6 +58,8 @@ pub struct Generated {
     pub rows: Vec<Row>,
     /// The rendered IOC name.
     pub ioc_name: String,
+    /// PVI templates and screens (with `pvi` and `pvi_settings`).
+    pub pvi_files: Option<crate::pvi::PviFiles>,
 }
 
 pub use crate::source::{io_reason, load_yaml};
@@ -134,13 +140,25 @@ pub fn generate_parsed(
         .filter(|e| e.model().is_some())
         .cloned()
         .collect();
-    let pvi_rows = if opts.pvi {
+    let (pvi_rows, pvi_entities) = if opts.pvi {
         collect_pvi(&mut resolver, &discrete).unwrap_or_else(|d| {
             diags.push(d);
-            Vec::new()
+            (Vec::new(), Vec::new())
         })
     } else {
-        Vec::new()
+        (Vec::new(), Vec::new())
+    };
+    let pvi_files = match (&opts.pvi_settings, opts.pvi && !diags.has_errors()) {
+        (Some(settings), true) => {
+            match crate::pvi::generate_pvi(&pvi_entities, &ioc_name, settings) {
+                Ok(f) => Some(f),
+                Err(d) => {
+                    diags.push(d);
+                    None
+                }
+            }
+        }
+        _ => None,
     };
     let mut files = OutputSet::default();
     let st_cmd = render_startup(
@@ -163,17 +181,24 @@ pub fn generate_parsed(
         files,
         rows: subst.rows(),
         ioc_name,
+        pvi_files,
     })
 }
 
-/// The PVI template rows (ibek's `generate_pvi`, without writing screens):
-/// every entity whose model has `pvi` has its `yaml_path` rendered, and those
-/// with `pv: true` add a `DEVICE.pvi.template` row with their `ui_macros`.
+/// `ioc.subst` rows of PVI templates, and the pvi request of each entity.
+type PviCollected = (Vec<(Database, Entity)>, Vec<crate::pvi::PviEntity>);
+
+/// The PVI template rows and pvi requests (ibek's `generate_pvi`, without
+/// formatting): every entity whose model has `pvi` has its `yaml_path`
+/// rendered, those with `pv: true` add a `DEVICE.pvi.template` row with
+/// their `ui_macros`, and those with `ui_index` have the macros rendered for
+/// their index button.
 fn collect_pvi(
     resolver: &mut Resolver<'_>,
     entities: &[Entity],
-) -> Result<Vec<(Database, Entity)>, Diagnostic> {
+) -> Result<PviCollected, Diagnostic> {
     let mut rows = Vec::new();
+    let mut requests = Vec::new();
     for e in entities {
         let Some(model) = e.model() else { continue };
         let Some(pvi) = &model.pvi else { continue };
@@ -191,11 +216,7 @@ fn collect_pvi(
                     ),
                 )
             })?;
-        let file_name = Path::new(&rel)
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let device = file_name.split('.').next().unwrap_or_default().to_string();
+        let device = crate::pvi::device_name(&rel);
         let macros: IndexMap<String, Option<String>> = pvi.ui_macros.clone().unwrap_or_default();
         if pvi.pv {
             rows.push((
@@ -208,11 +229,25 @@ fn collect_pvi(
                 e.clone(),
             ));
         }
+        let mut index_macros = Vec::new();
         if pvi.ui_index {
-            // rendered for its side effects and errors, as ibek renders the index macros
+            if pvi.ui_macros.is_none() {
+                // ibek's render_map asserts here; say what is missing instead
+                return Err(Diagnostic::error(
+                    &model.source,
+                    pvi.span,
+                    format!(
+                        "{}: pvi `ui_index` is on but the definition has no `ui_macros`",
+                        e.origin.label
+                    ),
+                )
+                .with_hint(
+                    "add `ui_macros:` (e.g. `P:`) to the pvi section, or set `ui_index: false`",
+                ));
+            }
             for (k, v) in &macros {
                 let text = v.clone().unwrap_or_else(|| format!("{{{{ {k} }}}}"));
-                resolver
+                let value = resolver
                     .engine
                     .render_value(&minijinja::Value::from(text.as_str()), &scope, None)
                     .map_err(|err| {
@@ -225,8 +260,20 @@ fn collect_pvi(
                             ),
                         )
                     })?;
+                let text = value
+                    .as_str()
+                    .map_or_else(|| value.to_string(), str::to_string);
+                index_macros.push((k.clone(), text));
             }
         }
+        requests.push(crate::pvi::PviEntity {
+            entity: e.origin.label.clone(),
+            yaml_path: rel,
+            pv: pvi.pv,
+            pv_prefix: pvi.pv_prefix.clone(),
+            ui_index: pvi.ui_index,
+            index_macros,
+        });
     }
-    Ok(rows)
+    Ok((rows, requests))
 }

@@ -61,6 +61,12 @@ pub enum StartOutcome {
     },
 }
 
+/// Whether two paths name the same folder (compared after resolving links when they exist).
+pub fn same_dir(a: &Path, b: &Path) -> bool {
+    let norm = |p: &Path| fs_err::canonicalize(p).unwrap_or_else(|_| p.components().collect());
+    norm(a) == norm(b)
+}
+
 fn fail(step: &'static str, d: Diagnostic) -> StepFailure {
     StepFailure {
         step,
@@ -146,6 +152,7 @@ pub fn run_steps(
     );
 
     // 4. generate from ioc.yaml (+ runtime.yaml); this replaces the runtime folder as ibek does
+    let mut pvi_files: Option<crate::pvi::PviFiles> = None;
     let ioc_yaml = s.config_dir.join("ioc.yaml");
     let generated = ioc_yaml.is_file();
     if generated {
@@ -171,12 +178,18 @@ pub fn run_steps(
             pvi: s.pvi,
             ioc_dir: s.ioc_dir.display().to_string(),
             runtime_dir: s.runtime_dir.display().to_string(),
+            // ibek looks for pvi device overrides in $EPICS_ROOT/ioc/config
+            pvi_settings: s.pvi.then(|| crate::pvi::PviSettings {
+                config_dir: s.epics_root.join("ioc").join("config"),
+                pvi_defs: s.epics_root.join("pvi-defs"),
+            }),
         };
         let g = generate(&instances, &modules, &opts).map_err(|d| StepFailure {
             step: "generate",
             diags: d,
         })?;
         files = g.files;
+        pvi_files = g.pvi_files;
         log(
             "generate",
             &format!(
@@ -198,13 +211,45 @@ pub fn run_steps(
         );
     }
 
+    // 4b. pvi screens to $EPICS_ROOT/opi, templates to $EPICS_ROOT/runtime (ibek's places)
+    let mut overlay = dbexpand::Overlay::default();
+    let mut pvi_runtime: Option<PathBuf> = None;
+    if let Some(p) = &pvi_files {
+        let t = Instant::now();
+        let runtime = s.epics_root.join("runtime");
+        if same_dir(&runtime, &s.runtime_dir) {
+            for (name, text) in &p.templates.0 {
+                files.0.insert(name.clone(), text.clone());
+            }
+            overlay.add(&s.runtime_dir, &p.templates);
+        } else {
+            crate::output::write_files(&runtime, &p.templates)
+                .map_err(|e| io_fail("pvi", &format!("cannot write {}", runtime.display()), &e))?;
+            pvi_runtime = Some(runtime);
+        }
+        let opi = s.epics_root.join("opi");
+        write_folder(&opi, &p.screens)
+            .map_err(|e| io_fail("pvi", &format!("cannot write {}", opi.display()), &e))?;
+        log(
+            "pvi",
+            &format!(
+                "{} templates, {} screens in {}",
+                p.templates.0.len(),
+                p.screens.0.len(),
+                opi.display()
+            ),
+            t.elapsed(),
+        );
+    }
+
     // 5. ioc.db from ioc.subst
     if let Some(subst) = files.get("ioc.subst").map(str::to_string) {
         let t = Instant::now();
-        let dirs = dbexpand::include_path(&s.config_dir, &s.support_dir, &s.runtime_dir);
+        let mut dirs = dbexpand::include_path(&s.config_dir, &s.support_dir, &s.runtime_dir);
+        dirs.extend(pvi_runtime);
         let name = s.runtime_dir.join("ioc.subst").display().to_string();
-        let exp =
-            dbexpand::expand_db(&subst, &name, &dirs, true).map_err(|d| fail("expand-db", d))?;
+        let exp = dbexpand::expand_db_with(&subst, &name, &dirs, true, &mut overlay)
+            .map_err(|d| fail("expand-db", d))?;
         let lines = exp.text.lines().count();
         files.insert("ioc.db", exp.text);
         log("expand-db", &format!("ioc.db, {lines} lines"), t.elapsed());
