@@ -218,6 +218,18 @@ fn collect_pvi(
             })?;
         let device = crate::pvi::device_name(&rel);
         let macros: IndexMap<String, Option<String>> = pvi.ui_macros.clone().unwrap_or_default();
+        if pvi.pv && pvi.ui_macros.is_none() {
+            // ibek's add_database asserts on a row without args
+            return Err(Diagnostic::error(
+                &model.source,
+                pvi.span,
+                format!(
+                    "{}: pvi `pv` is on but the definition has no `ui_macros` for the template's row",
+                    e.origin.label
+                ),
+            )
+            .with_hint("add `ui_macros:` (e.g. `P:`) to the pvi section, or set `pv: false`"));
+        }
         if pvi.pv {
             rows.push((
                 Database {
