@@ -7,7 +7,8 @@
 //! Cases are the folders of `tests/pvi/`: `ioc.yaml`, `pvi-defs/` (copied
 //! to `$EPICS_ROOT/pvi-defs`) and optionally `config/` (copied to
 //! `$EPICS_ROOT/ioc/config`, whose device files override pvi-defs). All use
-//! `tests/pvi/pvitest.ibek.support.yaml`. Folders named `error_*` must make
+//! `tests/pvi/pvitest.ibek.support.yaml` and the project's
+//! `support-defs/epics.ibek.support.yaml`. Folders named `error_*` must make
 //! both tools fail.
 
 mod common;
@@ -42,6 +43,7 @@ fn run(program: &Path, case: &Path) -> Run {
         .current_dir(case)
         .args(["runtime", "generate", "ioc.yaml"])
         .arg(&defs)
+        .arg(common::root().join("support-defs/epics.ibek.support.yaml"))
         .arg("-o")
         .arg(&out)
         .env("EPICS_ROOT", &root)

@@ -523,7 +523,7 @@ fn element(w: &Placed) -> Result<Element, Diagnostic> {
 pub fn format_bob(screen: &Screen) -> Result<String, Diagnostic> {
     let mut display = catalogue().display.clone();
     set_bounds(&mut display, screen.b, true)?;
-    if !screen.title.is_empty() {
+    if screen.titled {
         let mut title = template("Title")?;
         set(&mut title, "text", &screen.title)?;
         set_bounds(

@@ -216,8 +216,11 @@ impl Placed {
 pub struct Screen {
     /// Screen size (title and padding included).
     pub b: Bounds,
-    /// Title; empty means no title bar.
+    /// Title (names the display).
     pub title: String,
+    /// Whether there is a title bar: pvi decides once per device, from its
+    /// label, and its sub-screens follow.
+    pub titled: bool,
     /// Widgets, already shifted by the padding.
     pub children: Vec<Placed>,
 }
@@ -268,12 +271,14 @@ pub fn layout_screen(
         l: *layout,
         components: HashMap::new(),
         base_file_name: base_file_name.to_string(),
+        titled: !title.is_empty(),
     };
     f.screen(components, title)
 }
 
 struct Factory {
     l: ScreenLayout,
+    titled: bool,
     components: HashMap<String, Component>,
     base_file_name: String,
 }
@@ -374,7 +379,7 @@ impl Factory {
         let subs = self.sub_screens(&widgets)?;
         let w = max_x(&widgets);
         let h = max_y(&widgets);
-        let (pad_x, pad_y, pad_w, pad_h) = if title.is_empty() {
+        let (pad_x, pad_y, pad_w, pad_h) = if !self.titled {
             (l.spacing, l.spacing, 2 * l.spacing, 2 * l.spacing)
         } else {
             (
@@ -398,6 +403,7 @@ impl Factory {
                     h: h + pad_h,
                 },
                 title: title.to_string(),
+                titled: self.titled,
                 children: widgets,
             },
             subs,
@@ -430,6 +436,7 @@ impl Factory {
             };
             let mut f = Factory {
                 l: self.l,
+                titled: self.titled,
                 components: HashMap::new(),
                 base_file_name: file_name.clone(),
             };
