@@ -379,15 +379,15 @@ impl Factory {
         let subs = self.sub_screens(&widgets)?;
         let w = max_x(&widgets);
         let h = max_y(&widgets);
-        let (pad_x, pad_y, pad_w, pad_h) = if !self.titled {
-            (l.spacing, l.spacing, 2 * l.spacing, 2 * l.spacing)
-        } else {
+        let (pad_x, pad_y, pad_w, pad_h) = if self.titled {
             (
                 l.spacing,
                 l.spacing + l.title_height,
                 2 * l.spacing,
                 2 * l.spacing + l.title_height,
             )
+        } else {
+            (l.spacing, l.spacing, 2 * l.spacing, 2 * l.spacing)
         };
         for wdg in &mut widgets {
             let b = wdg.bounds_mut();
