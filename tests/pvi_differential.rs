@@ -152,3 +152,40 @@ fn pvi_cases_match_ibek_with_pvi() {
     );
     assert!(screens >= 40, "the cases make many screens ({screens})");
 }
+
+/// Every device file of ibek-support's `pvi-defs` (as in the shared real-world
+/// corpus: areaDetector, pmac, motor) used by one entity each: the same
+/// templates and screens as ibek.
+#[test]
+fn every_real_device_file_matches_ibek() {
+    let defs =
+        common::shared().join("conformance/real-world/pvi/p38-services__bl38p-di-dcam-01/pvi-defs");
+    let mut names: Vec<String> = fs_err::read_dir(&defs)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter_map(|n| n.strip_suffix(".pvi.device.yaml").map(str::to_string))
+        .collect();
+    names.sort();
+    assert!(names.len() >= 50, "{} device files", names.len());
+    let case = tempfile::tempdir().unwrap();
+    let mut yaml =
+        String::from("ioc_name: all-devices\ndescription: every device file\nentities:\n");
+    for n in &names {
+        yaml.push_str(&format!(
+            "  - type: pvitest.Device\n    DEVICE: {n}\n    P: \"X:{n}\"\n"
+        ));
+    }
+    fs_err::write(case.path().join("ioc.yaml"), yaml).unwrap();
+    common::copy_dir(&defs, &case.path().join("pvi-defs"));
+    let ibek = run(&common::ibek(), case.path());
+    let ours = run(common::iocforge(), case.path());
+    assert!(ibek.ok, "ibek: {}", ibek.stderr);
+    assert!(ours.ok, "iocforge: {}", ours.stderr);
+    let mut failures = Vec::new();
+    compare("-o", &ibek.out, &ours.out, &mut failures);
+    compare("runtime/", &ibek.runtime, &ours.runtime, &mut failures);
+    compare("opi/", &ibek.opi, &ours.opi, &mut failures);
+    assert_eq!(ours.runtime.len(), names.len(), "a template per device");
+    assert!(ours.opi.len() > 100, "{} screens", ours.opi.len());
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
