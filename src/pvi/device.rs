@@ -1256,6 +1256,82 @@ mod tests {
         }
     }
 
+    fn group(name: &str, kids: &[&str]) -> Component {
+        Component {
+            name: name.into(),
+            label: None,
+            description: None,
+            kind: Kind::Group {
+                layout: Layout::Grid {
+                    labelled: true,
+                    stacked: false,
+                },
+                children: kids.iter().map(|k| signal(k)).collect(),
+            },
+        }
+    }
+
+    fn signal(name: &str) -> Component {
+        Component {
+            name: name.into(),
+            label: None,
+            description: None,
+            kind: Kind::SignalR {
+                read_pv: format!("{name}1"),
+                read_widget: None,
+            },
+        }
+    }
+
+    fn shape(cs: &[Component]) -> Vec<(String, Vec<String>)> {
+        cs.iter()
+            .map(|c| {
+                let kids = match &c.kind {
+                    Kind::Group { children, .. } => {
+                        children.iter().map(|k| k.name.clone()).collect()
+                    }
+                    _ => Vec::new(),
+                };
+                (c.name.clone(), kids)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn merge_follows_pvi() {
+        // answer from pvi 0.14.4's Device.merge_components on the same input
+        let merged = merge_components(vec![
+            group("A", &["X", "Y"]),
+            signal("B"),
+            group("A", &["Y", "Z"]),
+            group("C", &["X", "W"]),
+            group("D", &[]),
+            signal("D"),
+        ])
+        .unwrap();
+        let want: Vec<(String, Vec<String>)> = vec![
+            ("A".into(), vec!["X".into(), "Y".into(), "Z".into()]),
+            ("B".into(), vec![]),
+            ("C".into(), vec!["W".into()]),
+            ("D".into(), vec![]),
+        ];
+        assert_eq!(shape(&merged), want);
+        assert!(matches!(merged[3].kind, Kind::SignalR { .. }));
+    }
+
+    #[test]
+    fn merge_rejects_colliding_pvs() {
+        let mut other = group("A", &["X"]);
+        if let Kind::Group { children, .. } = &mut other.kind {
+            children[0].kind = Kind::SignalR {
+                read_pv: "elsewhere".into(),
+                read_widget: None,
+            };
+        }
+        let err = merge_components(vec![group("A", &["X"]), other]).unwrap_err();
+        assert!(err.message.contains("collides"), "{}", err.message);
+    }
+
     #[test]
     fn macros_substitute_known_names_only() {
         let m = vec![("R".to_string(), "TS:".to_string())];
