@@ -276,3 +276,46 @@ fn missing_device_file_names_entity_yaml_path_and_folders() {
     );
     assert!(!out.exists(), "nothing half-written");
 }
+
+#[test]
+fn generate2_writes_the_same_pvi_files() {
+    let case = common::shared().join("conformance/real-world/pvi/p38-services__bl38p-di-dcam-01");
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("epics");
+    common::copy_dir(&case.join("pvi-defs"), &root.join("pvi-defs"));
+    let config = tmp.path().join("config");
+    fs_err::create_dir_all(&config).unwrap();
+    fs_err::copy(case.join("instance/ioc.yaml"), config.join("ioc.yaml")).unwrap();
+    let out = tmp.path().join("out");
+    let mut cmd = Command::new(common::iocforge());
+    cmd.current_dir(&case)
+        .args(["runtime", "generate2"])
+        .arg(&config);
+    for d in ["ADAravis", "ADCore", "epics", "iocStats"] {
+        cmd.arg("--definitions")
+            .arg(format!("defs/{d}.ibek.support.yaml"));
+    }
+    let o = cmd
+        .arg("--no-db")
+        .arg("-o")
+        .arg(&out)
+        .envs(env_file(&case))
+        .env("EPICS_ROOT", &root)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let mut failures = Vec::new();
+    compare(
+        "generate2 opi/",
+        &common::read_files(&case.join("expected/opi")),
+        &common::read_files(&root.join("opi")),
+        &mut failures,
+    );
+    compare(
+        "generate2 runtime/",
+        &common::read_files(&case.join("expected/runtime")),
+        &common::read_files(&root.join("runtime")),
+        &mut failures,
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
