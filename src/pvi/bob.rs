@@ -8,44 +8,49 @@
 //! indentation, whitespace-only text kept only in leaf elements, ASCII
 //! output with character references, no XML declaration.
 
+use std::borrow::Cow;
 use std::sync::OnceLock;
 
 use super::device::Widget;
 use super::screen::{Bounds, Placed, Screen};
 use crate::diag::Diagnostic;
 
+/// Text of the tree: borrowed from the built-in catalogue where unchanged,
+/// so copying a widget template copies no text.
+pub type Text = Cow<'static, str>;
+
 /// An XML element.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Element {
     /// Tag.
-    pub tag: String,
+    pub tag: Text,
     /// Attributes in order.
-    pub attrs: Vec<(String, String)>,
+    pub attrs: Vec<(Text, Text)>,
     /// Text (`Some("")` prints as `<a></a>`, `None` without children as `<a/>`).
-    pub text: Option<String>,
+    pub text: Option<Text>,
     /// Child elements.
     pub children: Vec<Element>,
 }
 
 impl Element {
-    fn new(tag: &str) -> Element {
+    fn new(tag: impl Into<Text>) -> Element {
         Element {
-            tag: tag.to_string(),
+            tag: tag.into(),
             attrs: Vec::new(),
             text: None,
             children: Vec::new(),
         }
     }
 
-    fn with_text(tag: &str, text: &str) -> Element {
+    fn with_text(tag: impl Into<Text>, text: impl Into<Text>) -> Element {
         Element {
-            text: Some(text.to_string()),
+            text: Some(text.into()),
             ..Element::new(tag)
         }
     }
 
     /// Appends a child and returns it (lxml's `SubElement`).
-    fn sub(&mut self, tag: &str) -> &mut Element {
+    fn sub(&mut self, tag: &'static str) -> &mut Element {
         self.children.push(Element::new(tag));
         self.children.last_mut().expect("just pushed")
     }
@@ -122,6 +127,13 @@ impl Element {
 }
 
 fn escape(s: &str, attr: bool, out: &mut String) {
+    // most text needs no escaping: copy it whole
+    if s.bytes()
+        .all(|b| b.is_ascii() && !matches!(b, b'&' | b'<' | b'>' | b'"' | b'\n' | b'\t' | b'\r'))
+    {
+        out.push_str(s);
+        return;
+    }
     for c in s.chars() {
         match c {
             '&' => out.push_str("&amp;"),
@@ -140,8 +152,8 @@ fn escape(s: &str, attr: bool, out: &mut String) {
 /// Parses the catalogue: elements, attributes and text, comments skipped.
 /// Whitespace-only text is kept only in elements without child elements
 /// (libxml2's blank-text rule that pvi's parser relies on).
-fn parse_catalogue(text: &str) -> Result<Element, String> {
-    let mut stack: Vec<(Element, String)> = vec![(Element::new("#root"), String::new())];
+fn parse_catalogue(text: &'static str) -> Result<Element, String> {
+    let mut stack: Vec<(Element, &'static str)> = vec![(Element::new("#root"), "")];
     let mut rest = text;
     while !rest.is_empty() {
         if let Some(r) = rest.strip_prefix("<!--") {
@@ -155,7 +167,7 @@ fn parse_catalogue(text: &str) -> Result<Element, String> {
             }
             // whitespace between child elements is blank text and dropped
             if (el.children.is_empty() && !text.is_empty()) || !text.trim().is_empty() {
-                el.text = Some(unescape(&text));
+                el.text = Some(unescape(text));
             }
             stack
                 .last_mut()
@@ -180,16 +192,17 @@ fn parse_catalogue(text: &str) -> Result<Element, String> {
                     .children
                     .push(std::mem::replace(&mut el, Element::new("#")));
             } else {
-                stack.push((el, String::new()));
+                stack.push((el, ""));
             }
             rest = &r[end + 1..];
         } else {
             let end = rest.find('<').unwrap_or(rest.len());
-            stack
-                .last_mut()
-                .ok_or("no parent")?
-                .1
-                .push_str(&rest[..end]);
+            // a leaf's text is one slice of the catalogue; between child
+            // elements only blank text occurs, which is dropped
+            let slot = &mut stack.last_mut().ok_or("no parent")?.1;
+            if slot.trim().is_empty() {
+                *slot = &rest[..end];
+            }
             rest = &rest[end..];
         }
     }
@@ -202,7 +215,7 @@ fn parse_catalogue(text: &str) -> Result<Element, String> {
         .ok_or_else(|| "no root element".to_string())
 }
 
-fn parse_start(inner: &str) -> Result<Element, String> {
+fn parse_start(inner: &'static str) -> Result<Element, String> {
     let inner = inner.trim();
     let (tag, mut attrs) = inner.split_once(char::is_whitespace).unwrap_or((inner, ""));
     let mut el = Element::new(tag);
@@ -213,17 +226,22 @@ fn parse_start(inner: &str) -> Result<Element, String> {
         }
         let (k, r) = attrs.split_once("=\"").ok_or("bad attribute")?;
         let (v, r) = r.split_once('"').ok_or("unterminated attribute")?;
-        el.attrs.push((k.trim().to_string(), unescape(v)));
+        el.attrs.push((Cow::Borrowed(k.trim()), unescape(v)));
         attrs = r;
     }
     Ok(el)
 }
 
-fn unescape(s: &str) -> String {
-    s.replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&amp;", "&")
+fn unescape(s: &'static str) -> Text {
+    if !s.contains('&') {
+        return Cow::Borrowed(s);
+    }
+    Cow::Owned(
+        s.replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&quot;", "\"")
+            .replace("&amp;", "&"),
+    )
 }
 
 /// The widget catalogue: the screen element and widget templates by name.
@@ -269,7 +287,7 @@ fn set(el: &mut Element, tag: &str, text: &str) -> Result<(), Diagnostic> {
     }
     match el.find_mut(tag) {
         Some(e) => {
-            e.text = Some(text.to_string());
+            e.text = Some(Cow::Owned(text.to_string()));
             Ok(())
         }
         None => Err(Diagnostic::plain(
@@ -359,7 +377,7 @@ fn pv_element(b: Bounds, pv: &str, widget: &Widget) -> Result<Element, Diagnosti
         Widget::ComboBox { choices } if !choices.is_empty() => {
             let items = el.sub("items");
             for c in choices {
-                items.children.push(Element::with_text("item", c));
+                items.children.push(Element::with_text("item", c.clone()));
             }
             el.children
                 .push(Element::with_text("items_from_pv", "false"));
@@ -369,7 +387,7 @@ fn pv_element(b: Bounds, pv: &str, widget: &Widget) -> Result<Element, Diagnosti
             for (i, w) in cols.iter().enumerate() {
                 let col = columns.sub("column");
                 col.children
-                    .push(Element::with_text("name", &format!("Column {}", i + 1)));
+                    .push(Element::with_text("name", format!("Column {}", i + 1)));
                 col.children.push(Element::with_text(
                     "editable",
                     if w.is_write() { "true" } else { "false" },
@@ -382,7 +400,7 @@ fn pv_element(b: Bounds, pv: &str, widget: &Widget) -> Result<Element, Diagnosti
                 if !options.is_empty() {
                     let o = col.sub("options");
                     for opt in options {
-                        o.children.push(Element::with_text("option", &opt));
+                        o.children.push(Element::with_text("option", opt));
                     }
                 }
             }
@@ -398,12 +416,12 @@ fn pv_element(b: Bounds, pv: &str, widget: &Widget) -> Result<Element, Diagnosti
             }
             if let Some(p) = t.precision {
                 el.children
-                    .push(Element::with_text("precision", &p.to_string()));
+                    .push(Element::with_text("precision", p.to_string()));
             }
         }
         Widget::BitField { number_of_bits } => {
             el.children
-                .push(Element::with_text("numBits", &number_of_bits.to_string()));
+                .push(Element::with_text("numBits", number_of_bits.to_string()));
         }
         Widget::ImageRead {
             color_map,
@@ -431,7 +449,7 @@ fn pv_element(b: Bounds, pv: &str, widget: &Widget) -> Result<Element, Diagnosti
             x.children.push(Element::with_text("title", ""));
             x.children.push(Element::with_text("autoscale", "true"));
             let y = el.sub("y_axes").sub("y_axis");
-            y.children.push(Element::with_text("title", axis));
+            y.children.push(Element::with_text("title", axis.clone()));
             y.children.push(Element::with_text("autoscale", "true"));
         }
         _ => {}
@@ -501,7 +519,7 @@ fn element(w: &Placed) -> Result<Element, Diagnostic> {
                 };
                 let m = action.sub("macros");
                 for (k, v) in macros {
-                    m.children.push(Element::with_text(k, v));
+                    m.children.push(Element::with_text(k.clone(), v.clone()));
                 }
             }
             set_bounds(&mut el, *b, true)?;
@@ -543,7 +561,7 @@ pub fn format_bob(screen: &Screen) -> Result<String, Diagnostic> {
     }
     // pvi names the display after the screen title, even an empty one
     if let Some(n) = display.find_mut("name") {
-        n.text = Some(screen.title.clone());
+        n.text = Some(Cow::Owned(screen.title.clone()));
     }
     let mut out = String::with_capacity(64 * 1024);
     display.write(0, &mut out);

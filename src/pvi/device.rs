@@ -309,20 +309,16 @@ pub struct Device {
     pub label: String,
     /// Deprecated parent device name.
     pub parent: Option<String>,
-    /// Children; after [`resolve_parents`] no includes remain.
+    /// Children as written (components and includes).
     pub children: Vec<Item>,
+    /// The components after [`resolve_parents`].
+    pub resolved: Vec<Component>,
 }
 
 impl Device {
-    /// The resolved components (includes are skipped; none remain after resolving).
-    pub fn components(&self) -> Vec<Component> {
-        self.children
-            .iter()
-            .filter_map(|i| match i {
-                Item::Component(c) => Some(c.clone()),
-                Item::Include(_) => None,
-            })
-            .collect()
+    /// The resolved components.
+    pub fn components(&self) -> &[Component] {
+        &self.resolved
     }
 }
 
@@ -538,6 +534,7 @@ impl Reader<'_> {
             label,
             parent,
             children,
+            resolved: Vec::new(),
         })
     }
 
@@ -911,21 +908,44 @@ impl Reader<'_> {
 }
 
 /// Where device files are looked for, first match wins (ibek: the IOC's
-/// config folder, then `$EPICS_ROOT/pvi-defs`).
-#[derive(Debug, Clone)]
-pub struct SearchPath(pub Vec<PathBuf>);
+/// config folder, then `$EPICS_ROOT/pvi-defs`); each file is read once.
+#[derive(Debug, Default)]
+pub struct SearchPath {
+    dirs: Vec<PathBuf>,
+    cache: std::cell::RefCell<std::collections::HashMap<PathBuf, Device>>,
+}
 
 impl SearchPath {
+    /// A search path over `dirs`.
+    pub fn new(dirs: Vec<PathBuf>) -> SearchPath {
+        SearchPath {
+            dirs,
+            cache: std::cell::RefCell::default(),
+        }
+    }
+
+    /// The device file at `path`, read and checked once.
+    pub fn load(&self, path: &Path) -> Result<Device, Diagnostic> {
+        if let Some(d) = self.cache.borrow().get(path) {
+            return Ok(d.clone());
+        }
+        let d = load_device(path)?;
+        self.cache
+            .borrow_mut()
+            .insert(path.to_path_buf(), d.clone());
+        Ok(d)
+    }
+
     /// pvi's `find_pvi_yaml`: the first folder holding an entry of that name.
     pub fn find(&self, file_name: &str) -> Option<PathBuf> {
-        self.0.iter().find_map(|dir| {
+        self.dirs.iter().find_map(|dir| {
             let p = dir.join(file_name);
             (dir.is_dir() && p.symlink_metadata().is_ok()).then_some(p)
         })
     }
 
     fn describe(&self) -> String {
-        self.0
+        self.dirs
             .iter()
             .map(|d| format!("`{}`", d.display()))
             .collect::<Vec<_>>()
@@ -937,9 +957,26 @@ impl SearchPath {
 /// pvi's `Device.deserialize_parents` does.
 pub fn resolve_parents(device: &mut Device, search: &SearchPath) -> Result<(), Diagnostic> {
     if device.parent.as_deref() == Some("asynPortDriver") {
+        // pvi resolves nothing then, and fails later on a remaining Include
+        let mut resolved = Vec::new();
+        for item in &device.children {
+            match item {
+                Item::Component(c) => resolved.push(c.clone()),
+                Item::Include(i) => {
+                    return Err(Diagnostic::plain(
+                        None,
+                        format!(
+                            "pvi leaves `Include` of `{}` unresolved in a device whose parent is asynPortDriver",
+                            i.file_name
+                        ),
+                    ))
+                }
+            }
+        }
+        device.resolved = resolved;
         return Ok(());
     }
-    let mut children = std::mem::take(&mut device.children);
+    let mut children = device.children.clone();
     if let Some(p) = &device.parent {
         children.push(Item::Include(Include {
             file_name: p.clone(),
@@ -954,10 +991,7 @@ pub fn resolve_parents(device: &mut Device, search: &SearchPath) -> Result<(), D
             Item::Component(c) => flat.push(c),
         }
     }
-    device.children = merge_components(flat)?
-        .into_iter()
-        .map(Item::Component)
-        .collect();
+    device.resolved = merge_components(flat)?;
     Ok(())
 }
 
@@ -978,7 +1012,7 @@ fn find_components(name: &str, search: &SearchPath) -> Result<Vec<Item>, Diagnos
             "put the parent's device file into the IOC's config folder or $EPICS_ROOT/pvi-defs",
         ));
     };
-    let mut device = load_device(&path)?;
+    let mut device = search.load(&path)?;
     if let Some(p) = &device.parent {
         device.children.push(Item::Include(Include {
             file_name: p.clone(),
@@ -1126,111 +1160,125 @@ fn pv_fields(c: &Component) -> [(&'static str, Option<&str>); 3] {
     [("read_pv", r), ("write_pv", w), ("pv", p)]
 }
 
+fn children_of(c: &Component) -> &[Component] {
+    match &c.kind {
+        Kind::Group { children, .. } => children,
+        _ => &[],
+    }
+}
+
 /// pvi's `merge_components`: groups of the same name merge (a repeated child
 /// takes the later definition in the earlier position), a new group drops
 /// children already in another group, and a non-group named like a group
 /// replaces it.
 fn merge_components(components: Vec<Component>) -> Result<Vec<Component>, Diagnostic> {
-    // merged slots; groups are registered by name with their slot
+    struct Registered {
+        name: String,
+        // the slot in `merged` the group took first
+        slot: usize,
+        // where the group went when a non-group took its slot
+        orphan: Option<usize>,
+    }
     let mut merged: Vec<Component> = Vec::new();
-    // name -> (the registered group, its slot); the group lives here while
-    // registered so that merging still reaches it after its slot was replaced
-    let mut groups: Vec<(String, usize)> = Vec::new();
-    let mut registered: Vec<Component> = Vec::new();
-    let mut slot_is_group: Vec<Option<usize>> = Vec::new();
+    let mut orphans: Vec<Component> = Vec::new();
+    let mut groups: Vec<Registered> = Vec::new();
     for component in components {
         let is_group = matches!(component.kind, Kind::Group { .. });
+        let existing = groups.iter().position(|g| g.name == component.name);
         if !is_group {
-            if let Some((_, slot)) = groups.iter().find(|(n, _)| *n == component.name) {
-                merged[*slot] = component;
-                slot_is_group[*slot] = None;
+            if let Some(gi) = existing {
+                let g = &mut groups[gi];
+                let old = std::mem::replace(&mut merged[g.slot], component);
+                if g.orphan.is_none() {
+                    orphans.push(old);
+                    g.orphan = Some(orphans.len() - 1);
+                }
             } else {
                 merged.push(component);
-                slot_is_group.push(None);
             }
             continue;
         }
-        match groups.iter().position(|(n, _)| *n == component.name) {
-            None => {
-                let mut component = component;
-                let taken: Vec<String> = registered
-                    .iter()
-                    .flat_map(|g| match &g.kind {
-                        Kind::Group { children, .. } => {
-                            children.iter().map(|c| c.name.clone()).collect::<Vec<_>>()
-                        }
-                        _ => Vec::new(),
-                    })
-                    .collect();
+        let Some(gi) = existing else {
+            let mut component = component;
+            let taken: std::collections::HashSet<&str> = groups
+                .iter()
+                .flat_map(|g| {
+                    let group = match g.orphan {
+                        Some(o) => &orphans[o],
+                        None => &merged[g.slot],
+                    };
+                    children_of(group).iter().map(|c| c.name.as_str())
+                })
+                .collect();
+            if !taken.is_empty() {
                 if let Kind::Group { children, .. } = &mut component.kind {
-                    children.retain(|c| !taken.contains(&c.name));
+                    children.retain(|c| !taken.contains(c.name.as_str()));
                 }
-                groups.push((component.name.clone(), merged.len()));
-                slot_is_group.push(Some(registered.len()));
-                registered.push(component.clone());
-                merged.push(component);
             }
-            Some(gi) => {
-                let group = &mut registered[gi];
-                let Kind::Group {
-                    children: existing, ..
-                } = &mut group.kind
-                else {
-                    continue;
-                };
-                let Kind::Group { children: new, .. } = component.kind else {
-                    continue;
-                };
-                let mut new: Vec<Option<Component>> = new.into_iter().map(Some).collect();
-                let mut out = Vec::with_capacity(existing.len() + new.len());
-                for old in existing.drain(..) {
-                    // Python's dict keeps the last child of a name
-                    let dup = new
-                        .iter()
-                        .rposition(|n| n.as_ref().is_some_and(|n| n.name == old.name));
-                    if let Some(di) = dup {
-                        let d = new[di].take().expect("position found above");
-                        for n in &mut new {
-                            if n.as_ref().is_some_and(|n| n.name == old.name) {
-                                *n = None;
-                            }
-                        }
-                        for ((f, a), (_, b)) in pv_fields(&old).iter().zip(pv_fields(&d)) {
-                            if let (Some(a), Some(b)) = (a, b) {
-                                if *a != b {
-                                    return Err(Diagnostic::plain(
-                                        None,
-                                        format!(
-                                            "pvi group `{}`: child `{}` has {f} `{b}`, which collides with `{a}`",
-                                            component.name, d.name
-                                        ),
-                                    ));
-                                }
-                            }
-                        }
-                        out.push(d);
-                    } else {
-                        out.push(old);
+            groups.push(Registered {
+                name: component.name.clone(),
+                slot: merged.len(),
+                orphan: None,
+            });
+            merged.push(component);
+            continue;
+        };
+        let group = match groups[gi].orphan {
+            Some(o) => &mut orphans[o],
+            None => &mut merged[groups[gi].slot],
+        };
+        let Kind::Group {
+            children: existing, ..
+        } = &mut group.kind
+        else {
+            continue;
+        };
+        let Kind::Group { children: new, .. } = component.kind else {
+            continue;
+        };
+        let mut new: Vec<Option<Component>> = new.into_iter().map(Some).collect();
+        let mut out = Vec::with_capacity(existing.len() + new.len());
+        for old in existing.drain(..) {
+            // Python's dict keeps the last child of a name
+            let dup = new
+                .iter()
+                .rposition(|n| n.as_ref().is_some_and(|n| n.name == old.name));
+            if let Some(di) = dup {
+                let d = new[di].take().expect("position found above");
+                for n in &mut new {
+                    if n.as_ref().is_some_and(|n| n.name == old.name) {
+                        *n = None;
                     }
                 }
-                // the remaining new children in first-seen order, last definition winning
-                let mut rest: Vec<Component> = Vec::new();
-                for n in new.into_iter().flatten() {
-                    if let Some(slot) = rest.iter_mut().find(|r| r.name == n.name) {
-                        *slot = n;
-                    } else {
-                        rest.push(n);
+                for ((f, a), (_, b)) in pv_fields(&old).iter().zip(pv_fields(&d)) {
+                    if let (Some(a), Some(b)) = (a, b) {
+                        if *a != b {
+                            return Err(Diagnostic::plain(
+                                None,
+                                format!(
+                                    "pvi group `{}`: child `{}` has {f} `{b}`, which collides with `{a}`",
+                                    component.name, d.name
+                                ),
+                            ));
+                        }
                     }
                 }
-                out.extend(rest);
-                *existing = out;
-                // keep the slot in step when the group still occupies it
-                let slot = groups[gi].1;
-                if slot_is_group[slot] == Some(gi) {
-                    merged[slot] = registered[gi].clone();
-                }
+                out.push(d);
+            } else {
+                out.push(old);
             }
         }
+        // the remaining new children in first-seen order, last definition winning
+        let mut rest: Vec<Component> = Vec::new();
+        for n in new.into_iter().flatten() {
+            if let Some(slot) = rest.iter_mut().find(|r| r.name == n.name) {
+                *slot = n;
+            } else {
+                rest.push(n);
+            }
+        }
+        out.extend(rest);
+        *existing = out;
     }
     Ok(merged)
 }

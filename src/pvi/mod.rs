@@ -77,7 +77,7 @@ pub fn generate_pvi(
     title: &str,
     settings: &PviSettings,
 ) -> Result<PviFiles, Diagnostic> {
-    let search = SearchPath(vec![settings.config_dir.clone(), settings.pvi_defs.clone()]);
+    let search = SearchPath::new(vec![settings.config_dir.clone(), settings.pvi_defs.clone()]);
     let mut files = PviFiles::default();
     let mut devices: HashMap<PathBuf, Device> = HashMap::new();
     let mut formatted: Vec<String> = Vec::new();
@@ -90,7 +90,7 @@ pub fn generate_pvi(
             continue;
         }
         if !devices.contains_key(&path) {
-            let mut device = device::load_device(&path).map_err(|d| about(d, e))?;
+            let mut device = search.load(&path).map_err(|d| about(d, e))?;
             device::resolve_parents(&mut device, &search).map_err(|d| about(d, e))?;
             devices.insert(path.clone(), device);
         }
@@ -136,6 +136,13 @@ pub fn generate_pvi(
     let index_device = Device {
         label: title.to_string(),
         parent: None,
+        resolved: children
+            .iter()
+            .filter_map(|i| match i {
+                Item::Component(c) => Some(c.clone()),
+                Item::Include(_) => None,
+            })
+            .collect(),
         children,
     };
     format_device(&index_device, "index", &mut files.screens)?;
@@ -192,7 +199,7 @@ fn find_device(e: &PviEntity, settings: &PviSettings) -> Result<PathBuf, Diagnos
 /// Lays out and writes a device's screen (`{stem}.bob`) and its sub-screens.
 fn format_device(device: &Device, stem: &str, out: &mut OutputSet) -> Result<(), Diagnostic> {
     let components = device.components();
-    let (screen, subs) = screen::layout_screen(&components, &device.label, stem, &screen::DLS_BOB)?;
+    let (screen, subs) = screen::layout_screen(components, &device.label, stem, &screen::DLS_BOB)?;
     out.insert(format!("{stem}.bob"), bob::format_bob(&screen)?);
     for (name, sub) in subs {
         out.insert(format!("{name}.bob"), bob::format_bob(&sub)?);

@@ -350,10 +350,12 @@ impl Factory {
                 w: full_w,
                 h: l.widget_height,
             };
+            let moved;
             let c = if c.plot_widget().is_some() && n != 1 {
-                move_to_subscreen(c.clone())
+                moved = move_to_subscreen(c.clone());
+                &moved
             } else {
-                c.clone()
+                c
             };
             let last = columns.len() - 1;
             let is_box = matches!(&c.kind, Kind::Group { layout, .. } if !matches!(layout, Layout::Row { .. }));
@@ -361,7 +363,7 @@ impl Factory {
                 self.group_formatters(c, screen_h, &mut columns[last], &mut next, !in_subscreen)?
             } else {
                 self.component_formatters(
-                    &c,
+                    c,
                     screen_h,
                     &mut columns[last],
                     &mut next,
@@ -449,7 +451,7 @@ impl Factory {
 
     fn group_formatters(
         &mut self,
-        mut c: Component,
+        c: &Component,
         screen_h: i64,
         column: &mut Bounds,
         next: &mut Bounds,
@@ -459,30 +461,42 @@ impl Factory {
         if let Some(Layout::SubScreen { labelled, .. }) = c.layout() {
             let labelled = *labelled;
             return self
-                .component_formatters(&c, screen_h, column, next, true, labelled, false, false);
+                .component_formatters(c, screen_h, column, next, true, labelled, false, false);
         }
-        if let Kind::Group { children, .. } = &mut c.kind {
-            if children.iter().any(|ch| ch.plot_widget().is_some()) {
-                *children = std::mem::take(children)
-                    .into_iter()
-                    .map(|ch| {
-                        if ch.plot_widget().is_some() {
-                            move_to_subscreen(ch)
-                        } else {
-                            ch
-                        }
-                    })
-                    .collect();
+        // plots in a group go to sub-screens of their own (pvi's split_out_plots)
+        let split;
+        let c = match &c.kind {
+            Kind::Group { children, layout }
+                if children.iter().any(|ch| ch.plot_widget().is_some()) =>
+            {
+                split = Component {
+                    kind: Kind::Group {
+                        layout: layout.clone(),
+                        children: children
+                            .iter()
+                            .map(|ch| {
+                                if ch.plot_widget().is_some() {
+                                    move_to_subscreen(ch.clone())
+                                } else {
+                                    ch.clone()
+                                }
+                            })
+                            .collect(),
+                    },
+                    ..c.clone()
+                };
+                &split
             }
-        }
-        let mut g = self.group_formatter(&c, column.x, column.y, screen_h, squeeze)?;
+            _ => c,
+        };
+        let mut g = self.group_formatter(c, column.x, column.y, screen_h, squeeze)?;
         let b = g.bounds();
         if b.h + b.y <= screen_h {
             let b = g.bounds_mut();
             b.w += l.group_width_offset;
             column.y = b.y + b.h + l.spacing;
         } else {
-            g = self.group_formatter(&c, next.x, next.y, screen_h, squeeze)?;
+            g = self.group_formatter(c, next.x, next.y, screen_h, squeeze)?;
             let b = g.bounds_mut();
             b.w += l.group_width_offset;
             next.y = b.y + b.h + l.spacing;

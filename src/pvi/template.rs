@@ -9,13 +9,14 @@ use super::device::{Component, Device, Kind};
 /// The template text for `device` with PVI PV prefix `pv_prefix`.
 pub fn format_template(device: &Device, pv_prefix: &str) -> String {
     let components = device.components();
+
     let mut out = format!("\n### PV Interface for {} ###\n", device.label);
     let mut push = |name: &str, pv: &str, access: &str| {
         out.push_str(&format!(
             "\nrecord(\"*\", \"{pv}\") {{\n    info(Q:group, {{\n        \"{pv_prefix}PVI\": {{\n            \"pvi.{name}.{access}\": {{\n                \"+channel\": \"NAME\",\n                \"+type\": \"plain\",\n                \"+trigger\": \"pvi.{name}.{access}\",\n            }}\n        }}\n    }})\n}}\n"
         ));
     };
-    walk(&components, &mut |c| match &c.kind {
+    walk(components, &mut |c| match &c.kind {
         Kind::SignalRW {
             read_pv, write_pv, ..
         } => {
