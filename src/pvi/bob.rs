@@ -9,6 +9,7 @@
 //! output with character references, no XML declaration.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 use std::sync::OnceLock;
 
 use super::device::Widget;
@@ -29,7 +30,9 @@ pub struct Element {
     /// Text (`Some("")` prints as `<a></a>`, `None` without children as `<a/>`).
     pub text: Option<Text>,
     /// Child elements.
-    pub children: Vec<Element>,
+    /// Child elements, shared until changed: a widget copied from the
+    /// catalogue copies only the path to what it changes.
+    pub children: Arc<Vec<Element>>,
 }
 
 impl Element {
@@ -38,7 +41,7 @@ impl Element {
             tag: tag.into(),
             attrs: Vec::new(),
             text: None,
-            children: Vec::new(),
+            children: Arc::default(),
         }
     }
 
@@ -51,16 +54,42 @@ impl Element {
 
     /// Appends a child and returns it (lxml's `SubElement`).
     fn sub(&mut self, tag: &'static str) -> &mut Element {
-        self.children.push(Element::new(tag));
-        self.children.last_mut().expect("just pushed")
+        let kids = self.kids();
+        kids.push(Element::new(tag));
+        kids.last_mut().expect("just pushed")
+    }
+
+    /// The children, to change (copied first when shared).
+    fn kids(&mut self) -> &mut Vec<Element> {
+        Arc::make_mut(&mut self.children)
+    }
+
+    /// Where the first element named `tag` is, as child indexes from here.
+    fn path_to(&self, tag: &str, path: &mut Vec<usize>) -> bool {
+        if self.tag == tag {
+            return true;
+        }
+        for (i, c) in self.children.iter().enumerate() {
+            path.push(i);
+            if c.path_to(tag, path) {
+                return true;
+            }
+            path.pop();
+        }
+        false
     }
 
     /// The first element named `tag` in document order, self included (lxml's `iter`).
     fn find_mut(&mut self, tag: &str) -> Option<&mut Element> {
-        if self.tag == tag {
-            return Some(self);
+        let mut path = Vec::new();
+        if !self.path_to(tag, &mut path) {
+            return None;
         }
-        self.children.iter_mut().find_map(|c| c.find_mut(tag))
+        let mut cur = self;
+        for i in path {
+            cur = &mut cur.kids()[i];
+        }
+        Some(cur)
     }
 
     fn child_text(&self, tag: &str) -> Option<&str> {
@@ -87,7 +116,7 @@ impl Element {
             }
             (None, false) => {
                 out.push_str(">\n");
-                for c in &self.children {
+                for c in self.children.iter() {
                     c.write(level + 1, out);
                 }
                 for _ in 0..level {
@@ -101,7 +130,7 @@ impl Element {
                 // mixed content is not indented by libxml2
                 out.push('>');
                 escape(t, false, out);
-                for c in &self.children {
+                for c in self.children.iter() {
                     let mut inner = String::new();
                     c.write(0, &mut inner);
                     out.push_str(inner.trim_end_matches('\n'));
@@ -173,7 +202,7 @@ fn parse_catalogue(text: &'static str) -> Result<Element, String> {
                 .last_mut()
                 .ok_or("unbalanced end tag")?
                 .0
-                .children
+                .kids()
                 .push(el);
             rest = &r[end + 1..];
         } else if let Some(r) = rest.strip_prefix('<') {
@@ -189,7 +218,7 @@ fn parse_catalogue(text: &'static str) -> Result<Element, String> {
                     .last_mut()
                     .ok_or("no parent")?
                     .0
-                    .children
+                    .kids()
                     .push(std::mem::replace(&mut el, Element::new("#")));
             } else {
                 stack.push((el, ""));
@@ -210,7 +239,7 @@ fn parse_catalogue(text: &'static str) -> Result<Element, String> {
     if !stack.is_empty() {
         return Err("unclosed element".into());
     }
-    root.children
+    root.kids()
         .pop()
         .ok_or_else(|| "no root element".to_string())
 }
@@ -256,11 +285,12 @@ fn catalogue() -> &'static Catalogue {
         let root = parse_catalogue(include_str!("dls_catalogue.xml"))
             .expect("the built-in widget catalogue is well-formed (tested)");
         let mut display = root.clone();
-        display.children.retain(|c| c.tag != "widget");
+        display.kids().retain(|c| c.tag != "widget");
         let widgets = root
             .children
-            .into_iter()
+            .iter()
             .filter(|c| c.tag == "widget")
+            .cloned()
             .collect();
         Catalogue { display, widgets }
     })
@@ -377,18 +407,17 @@ fn pv_element(b: Bounds, pv: &str, widget: &Widget) -> Result<Element, Diagnosti
         Widget::ComboBox { choices } if !choices.is_empty() => {
             let items = el.sub("items");
             for c in choices {
-                items.children.push(Element::with_text("item", c.clone()));
+                items.kids().push(Element::with_text("item", c.clone()));
             }
-            el.children
-                .push(Element::with_text("items_from_pv", "false"));
+            el.kids().push(Element::with_text("items_from_pv", "false"));
         }
         Widget::TableRead(cols) | Widget::TableWrite(cols) if !cols.is_empty() => {
             let columns = el.sub("columns");
             for (i, w) in cols.iter().enumerate() {
                 let col = columns.sub("column");
-                col.children
+                col.kids()
                     .push(Element::with_text("name", format!("Column {}", i + 1)));
-                col.children.push(Element::with_text(
+                col.kids().push(Element::with_text(
                     "editable",
                     if w.is_write() { "true" } else { "false" },
                 ));
@@ -400,27 +429,27 @@ fn pv_element(b: Bounds, pv: &str, widget: &Widget) -> Result<Element, Diagnosti
                 if !options.is_empty() {
                     let o = col.sub("options");
                     for opt in options {
-                        o.children.push(Element::with_text("option", opt));
+                        o.kids().push(Element::with_text("option", opt));
                     }
                 }
             }
-            el.children.push(Element::with_text(
+            el.kids().push(Element::with_text(
                 "editable",
                 if widget.is_write() { "true" } else { "false" },
             ));
         }
         Widget::TextRead(t) | Widget::TextWrite(t) => {
             if let Some(f) = &t.format {
-                el.children
+                el.kids()
                     .push(Element::with_text("format", text_format_code(f)));
             }
             if let Some(p) = t.precision {
-                el.children
+                el.kids()
                     .push(Element::with_text("precision", p.to_string()));
             }
         }
         Widget::BitField { number_of_bits } => {
-            el.children
+            el.kids()
                 .push(Element::with_text("numBits", number_of_bits.to_string()));
         }
         Widget::ImageRead {
@@ -429,28 +458,28 @@ fn pv_element(b: Bounds, pv: &str, widget: &Widget) -> Result<Element, Diagnosti
             axes,
             ..
         } => {
-            el.sub("color_map").children.push(Element::with_text(
+            el.sub("color_map").kids().push(Element::with_text(
                 "name",
                 if *color_map == 0 { "GRAY" } else { "VIRIDIS" },
             ));
             el.sub("color_bar")
-                .children
+                .kids()
                 .push(Element::with_text("visible", bool_text(*color_bar)));
             if !axes {
                 for axis in ["x_axis", "y_axis"] {
                     let a = el.sub(axis);
-                    a.children.push(Element::with_text("visible", "false"));
-                    a.children.push(Element::with_text("title", ""));
+                    a.kids().push(Element::with_text("visible", "false"));
+                    a.kids().push(Element::with_text("title", ""));
                 }
             }
         }
         Widget::ArrayTrace { axis, .. } => {
             let x = el.sub("x_axis");
-            x.children.push(Element::with_text("title", ""));
-            x.children.push(Element::with_text("autoscale", "true"));
+            x.kids().push(Element::with_text("title", ""));
+            x.kids().push(Element::with_text("autoscale", "true"));
             let y = el.sub("y_axes").sub("y_axis");
-            y.children.push(Element::with_text("title", axis.clone()));
-            y.children.push(Element::with_text("autoscale", "true"));
+            y.kids().push(Element::with_text("title", axis.clone()));
+            y.kids().push(Element::with_text("autoscale", "true"));
         }
         _ => {}
     }
@@ -519,7 +548,7 @@ fn element(w: &Placed) -> Result<Element, Diagnostic> {
                 };
                 let m = action.sub("macros");
                 for (k, v) in macros {
-                    m.children.push(Element::with_text(k.clone(), v.clone()));
+                    m.kids().push(Element::with_text(k.clone(), v.clone()));
                 }
             }
             set_bounds(&mut el, *b, true)?;
@@ -530,7 +559,7 @@ fn element(w: &Placed) -> Result<Element, Diagnostic> {
             set(&mut el, "name", title)?;
             set_bounds(&mut el, *b, true)?;
             for c in children {
-                el.children.push(element(c)?);
+                el.kids().push(element(c)?);
             }
             el
         }
@@ -554,10 +583,10 @@ pub fn format_bob(screen: &Screen) -> Result<String, Diagnostic> {
             },
             true,
         )?;
-        display.children.push(title);
+        display.kids().push(title);
     }
     for c in &screen.children {
-        display.children.push(element(c)?);
+        display.kids().push(element(c)?);
     }
     // pvi names the display after the screen title, even an empty one
     if let Some(n) = display.find_mut("name") {
@@ -601,11 +630,11 @@ mod tests {
     #[test]
     fn serialises_like_lxml() {
         let mut a = Element::new("a");
-        a.children.push(Element::with_text("t", ""));
-        a.children.push(Element::new("u"));
+        a.kids().push(Element::with_text("t", ""));
+        a.kids().push(Element::new("u"));
         let mut v = Element::with_text("v", "x\"y<>&'\u{e9}\u{29c9}");
         v.attrs.push(("k".into(), "a\"b<>&'\n".into()));
-        a.children.push(v);
+        a.kids().push(v);
         let mut out = String::new();
         a.write(0, &mut out);
         assert_eq!(
