@@ -93,6 +93,19 @@ pub fn write_files(folder: &Path, set: &OutputSet) -> io::Result<()> {
     Ok(())
 }
 
+/// Whether two paths name the same folder (compared after resolving links when they exist).
+pub fn same_dir(a: &Path, b: &Path) -> bool {
+    let norm = |p: &Path| {
+        fs_err::canonicalize(p)
+            .or_else(|_| std::path::absolute(p))
+            .unwrap_or_else(|_| p.to_path_buf())
+            .components()
+            .filter(|c| !matches!(c, std::path::Component::CurDir))
+            .collect::<PathBuf>()
+    };
+    norm(a) == norm(b)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
