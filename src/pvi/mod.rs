@@ -4,8 +4,8 @@
 //! section here ([`PviEntity`]: its rendered `yaml_path`, `pv`, `pv_prefix`,
 //! `ui_index` and rendered index macros). As ibek 4.8.2's `generate_pvi`
 //! does with pvi 0.14.4, each device file is found (the IOC config folder
-//! wins over `$EPICS_ROOT/pvi-defs`, for parents too), its parents merged
-//! ([`device`]), and three kinds of file made: `DEVICE.pvi.template` for
+//! wins over `$EPICS_ROOT/pvi-defs`, for parents too), read ([`read`], into the
+//! [`device`] model) and its parents merged ([`parents`]), and three kinds of file made: `DEVICE.pvi.template` for
 //! entities with `pv: true` ([`template`]), the device's `.bob` screen and
 //! sub-screens once per device ([`screen`] lays out, [`bob`] writes XML),
 //! and `index.bob` with a button per `ui_index` entity. Nothing is written
@@ -14,6 +14,8 @@
 
 pub mod bob;
 pub mod device;
+pub mod parents;
+pub mod read;
 pub mod screen;
 pub mod template;
 
