@@ -241,6 +241,41 @@ fn clean_in_place_temporaries(folder: &Path) -> io::Result<()> {
     Ok(())
 }
 
+/// Writes each file of `set` into `folder` (created if missing), each one
+/// atomically (temporary file, then rename); other files in `folder` stay.
+pub fn write_files(folder: &Path, set: &OutputSet) -> io::Result<()> {
+    fs_err::create_dir_all(folder)?;
+    for (rel, text) in &set.0 {
+        let path = folder.join(rel);
+        let dir = path.parent().unwrap_or(folder);
+        fs_err::create_dir_all(dir)?;
+        let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+        std::io::Write::write_all(&mut tmp, text.as_bytes())?;
+        // as ibek writes them: readable by all (a temporary file starts private)
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            tmp.as_file()
+                .set_permissions(std::fs::Permissions::from_mode(0o644))?;
+        }
+        tmp.persist(&path).map_err(|e| e.error)?;
+    }
+    Ok(())
+}
+
+/// Whether two paths name the same folder (compared after resolving links when they exist).
+pub fn same_dir(a: &Path, b: &Path) -> bool {
+    let norm = |p: &Path| {
+        fs_err::canonicalize(p)
+            .or_else(|_| std::path::absolute(p))
+            .unwrap_or_else(|_| p.to_path_buf())
+            .components()
+            .filter(|c| !matches!(c, std::path::Component::CurDir))
+            .collect::<PathBuf>()
+    };
+    norm(a) == norm(b)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
