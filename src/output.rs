@@ -95,7 +95,8 @@ pub fn recover(folder: &Path) -> io::Result<()> {
     Ok(())
 }
 
-fn write_files(root: &Path, set: &OutputSet) -> io::Result<()> {
+/// Writes `set` into a fresh staging folder (nobody else sees it yet).
+fn write_staged(root: &Path, set: &OutputSet) -> io::Result<()> {
     for (rel, text) in &set.0 {
         let path = root.join(rel);
         if let Some(dir) = path.parent() {
@@ -133,7 +134,7 @@ pub fn write_folder(folder: &Path, set: &OutputSet) -> io::Result<()> {
     let staging = tempfile::Builder::new()
         .prefix(&format!(".{name}{NEW_TAG}"))
         .tempdir_in(&parent)?;
-    write_files(staging.path(), set)?;
+    write_staged(staging.path(), set)?;
     if folder.symlink_metadata().is_err() {
         let staged = staging.keep();
         return fs_err::rename(&staged, folder).inspect_err(|_| {
@@ -199,22 +200,12 @@ fn write_in_place(folder: &Path, set: &OutputSet) -> io::Result<()> {
     let folder = &fs_err::canonicalize(folder)?;
     clean_in_place_temporaries(folder)?;
     let mut keep: BTreeSet<OsString> = BTreeSet::new();
-    for (rel, text) in &set.0 {
+    for rel in set.0.keys() {
         if let Some(first) = rel.components().next() {
             keep.insert(first.as_os_str().to_os_string());
         }
-        let path = folder.join(rel);
-        let dir = path.parent().unwrap_or(folder);
-        fs_err::create_dir_all(dir)?;
-        let file_name = path
-            .file_name()
-            .map_or_else(|| "file".into(), |n| n.to_string_lossy().into_owned());
-        let mut tmp = tempfile::Builder::new()
-            .prefix(&format!(".{file_name}{TMP_TAG}"))
-            .tempfile_in(dir)?;
-        io::Write::write_all(&mut tmp, text.as_bytes())?;
-        tmp.persist(&path).map_err(|e| e.error)?;
     }
+    write_files(folder, set)?;
     for entry in fs_err::read_dir(folder)? {
         let entry = entry?;
         if keep.contains(&entry.file_name()) {
@@ -249,8 +240,14 @@ pub fn write_files(folder: &Path, set: &OutputSet) -> io::Result<()> {
         let path = folder.join(rel);
         let dir = path.parent().unwrap_or(folder);
         fs_err::create_dir_all(dir)?;
-        let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-        std::io::Write::write_all(&mut tmp, text.as_bytes())?;
+        let file_name = path
+            .file_name()
+            .map_or_else(|| "file".into(), |n| n.to_string_lossy().into_owned());
+        // named so that a killed run's leftovers are recognised and cleaned
+        let mut tmp = tempfile::Builder::new()
+            .prefix(&format!(".{file_name}{TMP_TAG}"))
+            .tempfile_in(dir)?;
+        io::Write::write_all(&mut tmp, text.as_bytes())?;
         // as ibek writes them: readable by all (a temporary file starts private)
         #[cfg(unix)]
         {
