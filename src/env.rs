@@ -41,3 +41,6 @@ pub const IOCFORGE_NO_PROGRESS: &str = "IOCFORGE_NO_PROGRESS";
 
 /// The default `EPICS_ROOT` when the variable is not set.
 pub const DEFAULT_EPICS_ROOT: &str = "/epics/";
+/// Raises iocforge's bounds on template work, string sizes and YAML alias
+/// expansion: `key=value,...` or a factor for all (see `limits.rs`, README "Limits").
+pub const IOCFORGE_LIMITS: &str = "IOCFORGE_LIMITS";

@@ -446,6 +446,8 @@ fn generate_checks(
         ioc_dir: String::new(),
         runtime_dir: String::new(),
         env: Environment::from_pairs([("IOC_NAME", service.name.as_str())]),
+        // no pvi screens: the check writes nothing
+        pvi_settings: None,
     };
     let generated = match generate(&instances, &modules, &opts) {
         Ok(g) => result(
