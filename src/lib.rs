@@ -12,6 +12,7 @@ pub mod env;
 pub mod jinja;
 pub mod model;
 pub mod output;
+pub mod pattern;
 pub mod render;
 pub mod resolve;
 pub mod runtime;

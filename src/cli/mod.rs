@@ -9,6 +9,7 @@ pub mod dev;
 pub mod ioc;
 pub mod ioc_build;
 pub mod msi;
+pub mod pattern;
 pub mod printer;
 pub mod runtime;
 pub mod support;
@@ -76,6 +77,9 @@ enum Command {
     /// Commands for working inside generic IOC developer containers
     #[command(subcommand)]
     Dev(dev::DevCommand),
+    /// Commands for vendoring runtime-support patterns into a services repo
+    #[command(subcommand)]
+    Pattern(pattern::PatternCommand),
 }
 
 /// Parses the arguments and runs the command.
@@ -98,6 +102,7 @@ pub fn main() -> ExitCode {
         Command::Support(cmd) => support::run(cmd),
         Command::Msi(args) => return msi::run(args),
         Command::Dev(cmd) => dev::run(cmd),
+        Command::Pattern(cmd) => pattern::run(cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
