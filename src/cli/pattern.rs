@@ -50,6 +50,7 @@ pub enum PatternCommand {
         iocforge pattern add mylib:plugins@2.1 . --include 'extra/(.*)\\.db=config/\\1.db' --exclude 'docs/.*'")]
     Add(AddArgs),
     /// Re-vendor a pattern to a new pinned version; refresh hashes + schema
+    #[command(disable_version_flag = true)]
     Update(UpdateArgs),
     /// Verify vendored files match runtime-lock.yaml (vendor integrity)
     Check(CheckArgs),
