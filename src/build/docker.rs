@@ -131,8 +131,11 @@ impl DockerEngine {
         };
         let archive = self.block_on(async {
             let docker = self.connect().await?;
+            // an image without CMD (e.g. from `docker import`) needs one to
+            // create a container; it is never started
             let body = bollard::models::ContainerCreateBody {
                 image: Some(image.to_string()),
+                cmd: Some(vec!["/bin/true".to_string()]),
                 ..Default::default()
             };
             let id = docker
