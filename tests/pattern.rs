@@ -1248,3 +1248,25 @@ fn symlinks_in_the_destination_are_not_followed() {
     assert!(out.stderr.contains("symlink"), "{}", out.stderr);
     assert!(tree(&outside).is_empty());
 }
+
+#[test]
+fn an_unversioned_pin_can_be_restored_and_updated() {
+    // ibek 4.8.2 records `HEAD` and then fails to clone a branch named HEAD
+    let c = Case::new(false);
+    let out = iocforge_in(
+        &c,
+        &["pattern", "add", "ibek-runtime-streamdevice:tpg300", "DEST"],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let lock = fs_err::read_to_string(c.iocforge_dest().join("runtime-lock.yaml")).unwrap();
+    assert!(lock.contains("    version: HEAD\n"), "{lock}");
+    fs_err::write(c.iocforge_dest().join("docs/tpg300.md"), "edited\n").unwrap();
+    let out = iocforge_in(&c, &["pattern", "restore", "DEST"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        fs_err::read_to_string(c.iocforge_dest().join("docs/tpg300.md")).unwrap(),
+        "# TPG300 v2\n"
+    );
+    let out = iocforge_in(&c, &["pattern", "update", "DEST"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+}

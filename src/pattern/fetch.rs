@@ -76,7 +76,10 @@ pub fn fetch_pattern(
     let clone = tmp.path().join("clone");
     let mut cmd = Command::new(&git.program);
     cmd.args(["clone", "--depth", "1", "--quiet"]);
-    if let Some(v) = version {
+    // ibek records an unversioned clone as `HEAD` and then asks git for a
+    // branch of that name, so such a pin can never be updated or restored;
+    // iocforge clones the default branch for it instead
+    if let Some(v) = version.filter(|v| *v != "HEAD") {
         cmd.args(["--branch", v]);
     }
     // `--` so a source beginning with `-` is never read as an option
