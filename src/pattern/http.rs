@@ -179,7 +179,7 @@ pub fn get(
     let body = resp
         .body_mut()
         .with_config()
-        .limit(256 * 1024 * 1024)
+        .limit(64 * 1024 * 1024)
         .read_to_vec()
         .map_err(|e| transient(format!("<urlopen error {e}>")))?;
     Ok(Response::Body { body, validators })
