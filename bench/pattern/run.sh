@@ -9,7 +9,8 @@
 #    server answers the revalidation with 304, as GitHub does for an
 #    unchanged release asset (ibek runs through tests/pattern/ibek_oracle.py,
 #    which points its fixed github.com URL at the server); the instance has
-#    two support definitions of its own; identical schemas required.
+#    two vendored StreamDevice-sized support definitions of its own (the test
+#    fixtures); identical schemas required.
 # Whole-process wall time, mean of repeated runs; iocforge is the static musl
 # release build. Fails unless both speed-ups reach 50x.
 set -euo pipefail
@@ -75,7 +76,7 @@ for side in ibek ours; do
   mkdir -p "$d/config"
   printf 'ioc-instance:\n  image: ghcr.io/epics-containers/ioc-bench-runtime:1.0.0\n' > "$d/values.yaml"
   printf 'ioc_name: bench\nentities: []\n' > "$d/config/ioc.yaml"
-  cp "$shared/conformance/ibek-samples/support/fastVacuum.ibek.support.yaml" "$shared/conformance/ibek-samples/support/DLS8515.ibek.support.yaml" "$d/config/"
+  cp "$root/tests/pattern/lakeshore340.ibek.support.yaml" "$root/tests/pattern/tpg300.ibek.support.yaml" "$d/config/"
 done
 IBEK_SCHEMA_CACHE="$work/cache-ibek" $ibek pattern schema "$work/schema-ibek/bl01t-ea-ioc-01" >/dev/null
 IBEK_SCHEMA_CACHE="$work/cache-ours" $ours pattern schema "$work/schema-ours/bl01t-ea-ioc-01"
@@ -98,7 +99,7 @@ rows = []
 for label, args_ibek, args_ours, env_ibek, env_ours in [
     ("`pattern check`, 50 vendored files",
      ["pattern", "check", f"{work}/check-ibek"], ["pattern", "check", f"{work}/check-ours"], env, env),
-    (f"`pattern schema`, cached base schema ({base_size // 1024} KiB, 304 revalidation) + 2 instance definitions",
+    (f"`pattern schema`, cached base schema ({base_size // 1024} KiB, 304 revalidation) + 2 vendored definitions",
      ["pattern", "schema", f"{work}/schema-ibek/bl01t-ea-ioc-01"], ["pattern", "schema", f"{work}/schema-ours/bl01t-ea-ioc-01"],
      dict(env, IBEK_SCHEMA_CACHE=f"{work}/cache-ibek"), dict(env, IBEK_SCHEMA_CACHE=f"{work}/cache-ours")),
 ]:
