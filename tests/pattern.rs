@@ -87,9 +87,16 @@ vendor:
 fn libraries() -> &'static Path {
     static LIBS: OnceLock<PathBuf> = OnceLock::new();
     LIBS.get_or_init(|| {
-        let root = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-            .join(format!("pattern-libs-{}", std::process::id()));
-        let _ = fs_err::remove_dir_all(&root);
+        let tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+        // earlier runs' libraries go (one test process builds them at a time)
+        if let Ok(entries) = fs_err::read_dir(&tmp) {
+            for e in entries.flatten() {
+                if e.file_name().to_string_lossy().starts_with("pattern-libs-") {
+                    let _ = fs_err::remove_dir_all(e.path());
+                }
+            }
+        }
+        let root = tmp.join(format!("pattern-libs-{}", std::process::id()));
         // streamdevice: lakeshore340 (no manifest), tpg300 (manifest); 1.0.0 and 2.0.0
         let sd = root.join("streamdevice");
         fs_err::create_dir_all(&sd).unwrap();

@@ -157,3 +157,47 @@ impl Txn {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rollback_restores_files_and_folders() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        fs_err::write(root.join("kept.txt"), "old").unwrap();
+        fs_err::create_dir_all(root.join("tree/sub")).unwrap();
+        fs_err::write(root.join("tree/sub/f"), "f").unwrap();
+        let mut txn = Txn::default();
+        txn.write(&root.join("kept.txt"), b"new").unwrap();
+        txn.write(&root.join("a/b/new.txt"), b"x").unwrap();
+        txn.remove_tree(&root.join("tree")).unwrap();
+        assert_eq!(
+            fs_err::read_to_string(root.join("kept.txt")).unwrap(),
+            "new"
+        );
+        assert!(!root.join("tree").exists());
+        txn.rollback();
+        assert_eq!(
+            fs_err::read_to_string(root.join("kept.txt")).unwrap(),
+            "old"
+        );
+        assert!(!root.join("a").exists());
+        assert_eq!(
+            fs_err::read_to_string(root.join("tree/sub/f")).unwrap(),
+            "f"
+        );
+    }
+
+    #[test]
+    fn writes_never_go_through_a_symlink() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        fs_err::write(root.join("target"), "t").unwrap();
+        std::os::unix::fs::symlink(root.join("target"), root.join("link")).unwrap();
+        let mut txn = Txn::default();
+        assert!(txn.write(&root.join("link"), b"x").is_err());
+        assert_eq!(fs_err::read_to_string(root.join("target")).unwrap(), "t");
+    }
+}
