@@ -1277,3 +1277,38 @@ fn an_unversioned_pin_can_be_restored_and_updated() {
     let out = iocforge_in(&c, &["pattern", "update", "DEST"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
 }
+
+#[test]
+fn schema_rewrites_the_ioc_yaml_header_like_ibek() {
+    let mut c = Case::new(true);
+    let _server = serving(&mut c, base_schema(false));
+    for text in [
+        "ioc_name: a\nentities: []\n",
+        "# yaml-language-server: $schema=/elsewhere.json\r\nioc_name: b\r\n",
+        "# a comment first\nioc_name: c",
+        "ioc_name: d\n\n\n",
+        "ioc_name: \"e\u{2028}f\"\n",
+        "",
+    ] {
+        c.edit("config/ioc.yaml", Some(text));
+        let out = c.run(&["pattern", "schema", "DEST"]);
+        assert_eq!(out[1].code, 0, "{}", out[1].stderr);
+    }
+}
+
+#[test]
+fn schema_base_json_round_trips_like_python() {
+    // floats, big integers, non-ASCII text and duplicate keys in the published schema
+    let mut body = String::from_utf8(base_schema(false)).unwrap();
+    let at = body.rfind('}').unwrap();
+    body.insert_str(
+        at,
+        ",\n\"x-extra\": {\"f\": 1.0, \"g\": 1e-07, \"h\": 2.5E+20, \"u\": \"\u{b5}\u{b0} \\u00e9\", \"big\": 12345678901234567890, \"neg\": -0, \"dup\": 1, \"dup\": 2}",
+    );
+    let mut c = Case::new(true);
+    let _server = serving(&mut c, body.into_bytes());
+    let out = c.run(&["pattern", "schema", "DEST"]);
+    assert_eq!(out[1].code, 0, "{}", out[1].stderr);
+    let schema = fs_err::read_to_string(c.iocforge_dest().join("ioc.schema.json")).unwrap();
+    assert!(schema.contains("\"g\": 1e-07"), "{schema}");
+}

@@ -18,6 +18,7 @@ pub mod fetch;
 pub mod http;
 pub mod lock;
 pub mod manifest;
+mod pyjson;
 pub mod reference;
 pub mod schema;
 mod txn;

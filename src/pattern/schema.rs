@@ -241,9 +241,7 @@ fn walk_images(node: &Node, found: &mut Vec<String>) {
 }
 
 fn parse_json(bytes: &[u8]) -> Result<Json, String> {
-    let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
-    let v: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
-    Ok(Json::from(&v))
+    super::pyjson::parse(bytes)
 }
 
 fn read_json_object(path: &Path) -> Option<Json> {
