@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use crate::source::{SourceFile, Span};
+use crate::span::{SourceFile, Span};
 
 /// How bad a diagnostic is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -259,6 +259,59 @@ impl std::fmt::Display for Diagnostics {
 
 impl std::error::Error for Diagnostics {}
 
+/// A failure of the environment, not of the user's input: a file that
+/// cannot be read or written, a missing tool, an unreachable daemon. It is
+/// a [`Diagnostic`] without a source (message, notes, hint) marked as an
+/// environment failure, so it renders like the others and exits with 2.
+#[derive(Debug, Clone)]
+pub struct EnvFailure(Box<Diagnostic>);
+
+impl EnvFailure {
+    /// A failure with a message.
+    pub fn new(message: impl Into<String>) -> Self {
+        EnvFailure(Box::new(Diagnostic::plain(None, message).io()))
+    }
+
+    /// A failure whose message is an error and its whole `source()` chain.
+    pub fn from_error(e: &dyn std::error::Error) -> Self {
+        let mut message = e.to_string();
+        let mut source = e.source();
+        while let Some(s) = source {
+            let text = s.to_string();
+            if !message.contains(&text) {
+                let _ = write!(message, ": {text}");
+            }
+            source = s.source();
+        }
+        EnvFailure::new(message)
+    }
+
+    /// Adds a hint.
+    #[must_use]
+    pub fn with_hint(self, hint: impl Into<String>) -> Self {
+        EnvFailure(Box::new(self.0.with_hint(hint)))
+    }
+
+    /// Adds a note.
+    #[must_use]
+    pub fn with_note(self, note: impl Into<String>) -> Self {
+        EnvFailure(Box::new(self.0.with_note(note)))
+    }
+
+    /// The diagnostic it renders as.
+    pub fn to_diagnostic(&self) -> Diagnostic {
+        (*self.0).clone()
+    }
+}
+
+impl std::fmt::Display for EnvFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0.render().trim_end())
+    }
+}
+
+impl std::error::Error for EnvFailure {}
+
 /// The closest of `candidates` to `name`, for "did you mean" hints.
 pub fn closest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     let lower = name.to_lowercase();
@@ -273,7 +326,19 @@ pub fn closest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) ->
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::source::Pos;
+    use crate::span::Pos;
+
+    #[test]
+    fn env_failures_render_like_diagnostics() {
+        let f = EnvFailure::new("cannot reach `x`")
+            .with_note("tried twice")
+            .with_hint("start it");
+        assert_eq!(
+            f.to_diagnostic().render(),
+            "error: cannot reach `x`\n   = note: tried twice\n   = hint: start it\n"
+        );
+        assert!(Diagnostics::from(f.to_diagnostic()).only_io());
+    }
 
     #[test]
     fn renders_location_snippet_and_hint() {

@@ -71,6 +71,7 @@ fn require_docker() {
 
 /// Builds the static iocforge the images run, in a target folder of its own
 /// (the one `cargo test` holds is locked while tests run).
+#[allow(clippy::disallowed_methods)] // the cargo that runs this test
 fn musl_iocforge() -> PathBuf {
     let target_dir = common::root().join("target/e2e-musl");
     let started = Instant::now();

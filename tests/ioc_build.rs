@@ -104,6 +104,7 @@ impl Tree {
         fs_err::read_to_string(self.root.join(rel)).unwrap()
     }
 
+    #[allow(clippy::disallowed_methods)] // the test's own PATH, extended
     fn run(&self, args: &[&str], path_prefix: Option<&Path>) -> Output {
         let mut cmd = Command::new(common::iocforge());
         cmd.args(args)

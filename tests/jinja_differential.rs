@@ -67,13 +67,16 @@ fn templates_render_as_jinja2_renders_them() {
     let text = fs_err::read_to_string(&cases_path).unwrap();
     let blocks: Vec<&str> = text.split("\n----\n").collect();
     assert_eq!(blocks.len(), expected.len());
-    std::env::set_var("HOME", "/home/test");
+    // the oracle's environment, with HOME fixed as the oracle ran
+    let mut env = iocforge::layout::Environment::capture();
+    env.set("HOME", "/home/test");
     let mut failures = Vec::new();
     for (i, (block, exp)) in blocks.iter().zip(&expected).enumerate() {
         let (head, template) = block.split_once('\n').unwrap_or((block, ""));
         let typ = head.trim_start_matches("typ=");
         // a fresh engine per case, as the oracle resets UTILS per case
         let mut engine = Engine::new();
+        engine.set_environment(&env);
         let got = engine.render_value(
             &Value::from(template),
             &context(),

@@ -405,6 +405,7 @@ impl Gen {
     }
 }
 
+#[allow(clippy::disallowed_methods)] // the test's own knobs
 fn env_number(name: &str, default: u64) -> u64 {
     std::env::var(name)
         .ok()

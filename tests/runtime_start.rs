@@ -16,46 +16,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-struct Tree {
-    _tmp: tempfile::TempDir,
-    root: PathBuf,
-}
+#[path = "runtime/tree.rs"]
+mod tree;
+
+use tree::{make_tree, Tree};
 
 fn base() -> PathBuf {
     common::epics_root()
-}
-
-/// An `/epics`-style tree: the project's epics definitions, a db-only support
-/// module, RELEASE.shell, the instance config, and a dbd for softIoc.
-fn make_tree(ioc_yaml: &str) -> Tree {
-    let tmp = tempfile::tempdir().unwrap();
-    let root = tmp.path().join("epics");
-    let defs = root.join("ibek-defs");
-    fs_err::create_dir_all(&defs).unwrap();
-    fs_err::copy(
-        common::root().join("support-defs/epics.ibek.support.yaml"),
-        defs.join("epics.ibek.support.yaml"),
-    )
-    .unwrap();
-    let fixture = common::root().join("tests/runtime/tempsim");
-    fs_err::copy(
-        fixture.join("tempsim.ibek.support.yaml"),
-        defs.join("tempsim.ibek.support.yaml"),
-    )
-    .unwrap();
-    common::copy_dir(&fixture.join("db"), &root.join("support/tempsim/db"));
-    fs_err::create_dir_all(root.join("support/configure")).unwrap();
-    fs_err::write(
-        root.join("support/configure/RELEASE.shell"),
-        format!("export TEMPSIM=\"{}/support/tempsim\"\n", root.display()),
-    )
-    .unwrap();
-    let config = root.join("ioc/config");
-    fs_err::create_dir_all(&config).unwrap();
-    fs_err::write(config.join("ioc.yaml"), ioc_yaml).unwrap();
-    fs_err::create_dir_all(root.join("ioc/dbd")).unwrap();
-    fs_err::copy(base().join("dbd/softIoc.dbd"), root.join("ioc/dbd/ioc.dbd")).unwrap();
-    Tree { _tmp: tmp, root }
 }
 
 /// A CA port of this test process's own, so parallel runs do not meet.

@@ -121,6 +121,7 @@ impl Tree {
         fs_err::read_to_string(self.base.join("apt.log")).unwrap_or_default()
     }
 
+    #[allow(clippy::disallowed_methods)] // the test's own PATH, extended
     fn run(&self, args: &[&str]) -> Run {
         let path = format!(
             "{}:{}",

@@ -21,9 +21,8 @@ pub struct Apt {
 impl Apt {
     /// apt-get for the current user: run as root, or through sudo (as ibek
     /// does) unless `IOCFORGE_APT_NO_SUDO` is set.
-    pub fn detect() -> Self {
-        let no_sudo =
-            std::env::var_os(crate::env::IOCFORGE_APT_NO_SUDO).is_some_and(|v| !v.is_empty());
+    pub fn detect(env: &crate::layout::Environment) -> Self {
+        let no_sudo = env.non_empty(crate::env::IOCFORGE_APT_NO_SUDO).is_some();
         Apt {
             sudo: !no_sudo && !running_as_root(),
         }
@@ -94,10 +93,8 @@ pub enum Downloader {
 
 impl Downloader {
     /// curl when it is on `PATH`, else wget.
-    pub fn detect() -> Self {
-        if super::command::find_program("curl").is_none()
-            && super::command::find_program("wget").is_some()
-        {
+    pub fn detect(env: &crate::layout::Environment) -> Self {
+        if env.find_program("curl").is_none() && env.find_program("wget").is_some() {
             Downloader::Wget
         } else {
             Downloader::Curl

@@ -296,15 +296,9 @@ impl Runner for ProcessRunner {
     }
 }
 
-/// The first directory of `PATH` holding an executable `name`.
-pub fn find_program(name: &str) -> Option<PathBuf> {
-    use std::os::unix::fs::PermissionsExt;
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(name))
-        .find(|p| {
-            fs_err::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-        })
+/// The first directory of `env`'s `PATH` holding an executable `name`.
+pub fn find_program(name: &str, env: &crate::layout::Environment) -> Option<PathBuf> {
+    env.find_program(name)
 }
 
 #[cfg(test)]

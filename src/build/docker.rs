@@ -51,7 +51,9 @@ pub struct DockerEngine {
 
 impl Default for DockerEngine {
     fn default() -> Self {
-        DockerEngine::from_env()
+        DockerEngine {
+            host: DEFAULT_HOST.to_string(),
+        }
     }
 }
 
@@ -71,13 +73,13 @@ fn chain(e: &dyn std::error::Error) -> String {
 }
 
 impl DockerEngine {
-    /// The daemon the docker CLI would use.
-    pub fn from_env() -> DockerEngine {
+    /// The daemon the docker CLI would use with `env` (`DOCKER_HOST`, else the default socket).
+    pub fn from_env(env: &crate::layout::Environment) -> DockerEngine {
         DockerEngine {
-            host: std::env::var(crate::env::DOCKER_HOST)
-                .ok()
-                .filter(|h| !h.is_empty())
-                .unwrap_or_else(|| DEFAULT_HOST.to_string()),
+            host: env
+                .non_empty(crate::env::DOCKER_HOST)
+                .unwrap_or(DEFAULT_HOST)
+                .to_string(),
         }
     }
 

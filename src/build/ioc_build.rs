@@ -18,7 +18,8 @@ use std::collections::HashSet;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use super::command::{quote, CommandSpec};
+use super::command::{quote, CommandSpec, Runner, SpawnError};
+use crate::layout::{Environment, EpicsLayout};
 
 /// The skeleton: path in the IOC folder and contents.
 pub const SKELETON: &[(&str, &str)] = &[
@@ -138,13 +139,22 @@ pub struct IocEnv {
 impl IocEnv {
     /// The defaults of epics-containers images, under `epics_root`.
     pub fn new(epics_root: &Path) -> IocEnv {
-        let epics_root: PathBuf = epics_root.components().collect();
+        let layout = EpicsLayout::new(
+            &epics_root.components().collect::<PathBuf>(),
+            Environment::default(),
+        );
+        IocEnv::from_layout(&layout)
+    }
+
+    /// The folders of `layout`: `$IOC`, `$EPICS_BASE`, `$EPICS_HOST_ARCH`,
+    /// and the support tree of the support builds (`$EPICS_ROOT/support`).
+    pub fn from_layout(layout: &EpicsLayout) -> IocEnv {
         IocEnv {
-            ioc: epics_root.join("ioc"),
-            epics_base: epics_root.join("epics-base"),
-            support: epics_root.join("support"),
-            epics_root,
-            host_arch: "linux-x86_64".into(),
+            epics_root: layout.root_clean(),
+            ioc: layout.ioc().to_path_buf(),
+            epics_base: layout.epics_base().to_path_buf(),
+            support: layout.ibek_support(),
+            host_arch: layout.host_arch().to_string(),
         }
     }
 
@@ -472,12 +482,58 @@ fn set_mode(path: &Path, mode: u32) -> Result<(), IocBuildError> {
 pub fn open_permissions(env: &IocEnv) -> Result<(), IocBuildError> {
     for dir in [
         env.epics_root.clone(),
-        env.epics_root.join("autosave"),
+        EpicsLayout::new(&env.epics_root, Environment::default()).autosave(),
         env.ioc.clone(),
     ] {
         if dir.is_dir() {
             set_mode(&dir, 0o777)?;
         }
+    }
+    Ok(())
+}
+
+/// Why the `make` of the generic IOC failed.
+#[derive(Debug, thiserror::Error)]
+pub enum MakeError {
+    /// `make` could not be started.
+    #[error("{error}: {}", error.source)]
+    Spawn {
+        /// The spawn failure.
+        error: SpawnError,
+    },
+    /// A command exited with a failure.
+    #[error("`{command}` failed with status {}", code.map_or_else(|| "?".into(), |c| c.to_string()))]
+    Failed {
+        /// The command line.
+        command: String,
+        /// Its exit code (`None` after a signal).
+        code: Option<i32>,
+        /// The last lines of its output.
+        tail: Vec<String>,
+    },
+}
+
+/// Runs the [`make_commands`] in order; `done` hears of each one that
+/// succeeded and how long it took. The last `make clean` may fail, as
+/// ibek-support ignores it.
+pub fn run_make(
+    runner: &mut dyn Runner,
+    commands: &[CommandSpec],
+    done: &mut dyn FnMut(&CommandSpec, std::time::Duration),
+) -> Result<(), MakeError> {
+    let last = commands.len().saturating_sub(1);
+    for (i, c) in commands.iter().enumerate() {
+        let started = std::time::Instant::now();
+        let out = runner.run(c).map_err(|error| MakeError::Spawn { error })?;
+        if out.success || (i == last && i > 1) {
+            done(c, started.elapsed());
+            continue;
+        }
+        return Err(MakeError::Failed {
+            command: c.to_string(),
+            code: out.code,
+            tail: out.tail,
+        });
     }
     Ok(())
 }

@@ -27,6 +27,7 @@ pub mod executor;
 pub mod image;
 pub mod install;
 pub mod ioc_build;
+pub mod ioc_defs;
 pub mod manifest;
 pub mod patch;
 pub mod plan;
@@ -38,6 +39,8 @@ pub mod vars;
 use std::path::{Path, PathBuf};
 
 pub use apt::{Apt, Downloader};
+
+use crate::layout::{Environment, EpicsLayout};
 pub use install::{load_install, InstallFile};
 pub use plan::{plan, Phase, Step};
 pub use spec::{resolve_install, InstallSpec};
@@ -85,19 +88,18 @@ impl BuildEnv {
         }
     }
 
-    /// A build for this machine: CPUs, user, downloader and target from the
-    /// environment (`EPICS_TARGET_ARCH`, else `EPICS_HOST_ARCH`, else
-    /// `linux-x86_64`); the apt sentinel in the temporary folder.
-    pub fn detect(epics_root: &Path, ibek_support_folder: &Path) -> Self {
-        let mut env = BuildEnv::new(epics_root, ibek_support_folder);
-        env.target_arch = [crate::env::EPICS_TARGET_ARCH, crate::env::EPICS_HOST_ARCH]
-            .iter()
-            .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()))
-            .unwrap_or_else(|| "linux-x86_64".into());
+    /// A build for this machine in `layout`: its root and target
+    /// architecture (`EPICS_TARGET_ARCH`, else `EPICS_HOST_ARCH`, else
+    /// `linux-x86_64`), this machine's CPUs, the user, downloader and apt
+    /// switches of the layout's environment; the apt sentinel in the
+    /// temporary folder.
+    pub fn detect(layout: &EpicsLayout, ibek_support_folder: &Path) -> Self {
+        let mut env = BuildEnv::new(layout.root(), ibek_support_folder);
+        env.target_arch = layout.target_arch().to_string();
         env.vcpus = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
         env.apt_sentinel = std::env::temp_dir().join(".apt_cache_updated");
-        env.sudo = Apt::detect().sudo;
-        env.downloader = Downloader::detect();
+        env.sudo = Apt::detect(layout.env()).sudo;
+        env.downloader = Downloader::detect(layout.env());
         env
     }
 
@@ -111,14 +113,19 @@ impl BuildEnv {
         self.target_arch.contains("RTEMS")
     }
 
+    /// The `/epics` tree of the build: ibek's paths under [`BuildEnv::epics_root`].
+    pub fn layout(&self) -> EpicsLayout {
+        EpicsLayout::new(&self.epics_root, Environment::default())
+    }
+
     /// `$EPICS_ROOT/support`.
     pub fn support(&self) -> PathBuf {
-        self.epics_root.join("support")
+        self.layout().ibek_support()
     }
 
     /// `$EPICS_ROOT/support/configure`.
     pub fn configure(&self) -> PathBuf {
-        self.support().join("configure")
+        self.layout().ibek_configure()
     }
 
     /// The global RELEASE every module links to.
@@ -153,17 +160,17 @@ impl BuildEnv {
 
     /// `$EPICS_ROOT/ibek-defs`: `*.ibek.support.yaml` links.
     pub fn ibek_defs(&self) -> PathBuf {
-        self.epics_root.join("ibek-defs")
+        self.layout().ibek_defs()
     }
 
     /// `$EPICS_ROOT/pvi-defs`: `*.pvi.device.yaml` links.
     pub fn pvi_defs(&self) -> PathBuf {
-        self.epics_root.join("pvi-defs")
+        self.layout().pvi_defs()
     }
 
     /// `$EPICS_ROOT/autosave`: `*.req` links.
     pub fn autosave(&self) -> PathBuf {
-        self.epics_root.join("autosave")
+        self.layout().autosave()
     }
 
     /// `$EPICS_ROOT/support/configure/protocol`: copied `protocol_files`.

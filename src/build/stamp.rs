@@ -92,9 +92,63 @@ impl Stamp {
     }
 }
 
+/// What the recorded stamp says about a build.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Freshness {
+    /// Nothing recorded, or the inputs changed: build.
+    Stale,
+    /// The same version and inputs were built and the clone is in place.
+    UpToDate,
+    /// The clone in place holds another version (`held`), which ibek-support
+    /// would keep and build under the new version's name.
+    OtherVersion {
+        /// The version the clone holds.
+        held: String,
+    },
+}
+
+impl Stamp {
+    /// Compares this build's stamp with the one `previous` recorded;
+    /// `clone_present` says whether the module's source clone exists.
+    pub fn freshness(&self, previous: Option<&Stamp>, clone_present: bool) -> Freshness {
+        match previous {
+            Some(p) if clone_present && p == self => Freshness::UpToDate,
+            Some(p) if clone_present && p.version != self.version => Freshness::OtherVersion {
+                held: p.version.clone(),
+            },
+            _ => Freshness::Stale,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn freshness_needs_the_clone_and_the_same_stamp() {
+        let stamp = Stamp {
+            module: "m".into(),
+            version: "1".into(),
+            inputs: "h".into(),
+        };
+        let changed = Stamp {
+            inputs: "other".into(),
+            ..stamp.clone()
+        };
+        let older = Stamp {
+            version: "0".into(),
+            ..stamp.clone()
+        };
+        assert_eq!(stamp.freshness(Some(&stamp), true), Freshness::UpToDate);
+        assert_eq!(stamp.freshness(Some(&stamp), false), Freshness::Stale);
+        assert_eq!(stamp.freshness(Some(&changed), true), Freshness::Stale);
+        assert_eq!(stamp.freshness(None, true), Freshness::Stale);
+        assert_eq!(
+            stamp.freshness(Some(&older), true),
+            Freshness::OtherVersion { held: "0".into() }
+        );
+    }
 
     #[test]
     fn fnv_matches_the_reference_vectors() {

@@ -4,8 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 
-use super::runtime::epics_root;
 use super::{printer, CmdResult, Failure};
+use crate::layout::EpicsLayout;
 
 /// The `dev` subcommands.
 #[derive(Debug, Subcommand)]
@@ -26,24 +26,23 @@ pub struct InstanceArgs {
 }
 
 /// Runs a `dev` subcommand.
-pub fn run(cmd: DevCommand) -> CmdResult {
+pub fn run(cmd: DevCommand, layout: &EpicsLayout) -> CmdResult {
     match cmd {
-        DevCommand::Instance(a) => instance(&a.instance),
+        DevCommand::Instance(a) => instance(&a.instance, layout),
     }
 }
 
-fn instance(instance: &std::path::Path) -> CmdResult {
+fn instance(instance: &std::path::Path, layout: &EpicsLayout) -> CmdResult {
     if !instance.is_dir() {
-        return Err(Failure::Env(format!(
+        return Err(Failure::env(format!(
             "invalid value for INSTANCE: directory `{}` does not exist",
             instance.display()
         )));
     }
-    let instance = fs_err::canonicalize(instance).map_err(|e| Failure::Env(e.to_string()))?;
-    let ioc =
-        std::env::var_os(crate::env::IOC).map_or_else(|| epics_root().join("ioc"), PathBuf::from);
+    let instance = fs_err::canonicalize(instance).map_err(|e| Failure::env(e.to_string()))?;
+    let ioc = layout.ioc();
     if !ioc.is_dir() {
-        return Err(Failure::Exit(
+        return Err(Failure::exit(
             1,
             format!("could not find ioc folder {}", ioc.display()),
         ));
@@ -54,9 +53,9 @@ fn instance(instance: &std::path::Path) -> CmdResult {
         .symlink_metadata()
         .is_ok_and(|m| m.file_type().is_symlink())
     {
-        fs_err::remove_file(&link).map_err(|e| Failure::Env(e.to_string()))?;
+        fs_err::remove_file(&link).map_err(|e| Failure::env(e.to_string()))?;
     } else if link.exists() {
-        fs_err::remove_dir_all(&link).map_err(|e| Failure::Env(e.to_string()))?;
+        fs_err::remove_dir_all(&link).map_err(|e| Failure::env(e.to_string()))?;
     }
     printer::info(&format!(
         "symlinking {} to {}",
@@ -64,5 +63,5 @@ fn instance(instance: &std::path::Path) -> CmdResult {
         link.display()
     ));
     std::os::unix::fs::symlink(&target, &link)
-        .map_err(|e| Failure::Env(format!("cannot link {}: {e}", link.display())))
+        .map_err(|e| Failure::env(format!("cannot link {}: {e}", link.display())))
 }

@@ -4,9 +4,10 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
 
-use super::runtime::epics_root;
-use super::{printer, CmdResult, Failure};
+use super::{printer, write_schema, CmdResult, Failure};
 use crate::diag::Diagnostics;
+use crate::layout::EpicsLayout;
+use crate::model::discover::definitions_in;
 use crate::runtime::generate::load_definitions;
 use crate::schema::{ioc_schema, to_pretty};
 
@@ -72,59 +73,38 @@ pub struct GenerateSchemaArgs {
 }
 
 /// Runs an `ioc` subcommand.
-pub fn run(cmd: IocCommand) -> CmdResult {
+pub fn run(cmd: IocCommand, layout: &EpicsLayout) -> CmdResult {
     match cmd {
-        IocCommand::GenerateSchema(a) => generate_schema(&a),
-        IocCommand::Validate(a) => super::validate::run(a),
-        IocCommand::Build(a) => super::ioc_build::run_ioc_build(&a),
-        IocCommand::ExtractRuntimeAssets(a) => super::ioc_build::run_extract(&a),
+        IocCommand::GenerateSchema(a) => generate_schema(&a, layout),
+        IocCommand::Validate(a) => super::validate::run(a, layout),
+        IocCommand::Build(a) => super::ioc_build::run_ioc_build(&a, layout),
+        IocCommand::ExtractRuntimeAssets(a) => super::ioc_build::run_extract(&a, layout),
         IocCommand::Dockerfile(a) => super::ioc_build::run_dockerfile(&a),
-        IocCommand::BuildImage(a) => super::ioc_build::run_build_image(&a),
+        IocCommand::BuildImage(a) => super::ioc_build::run_build_image(&a, layout),
         IocCommand::GenerateManifestSchema(a) => super::ioc_build::run_manifest_schema(&a),
         IocCommand::DoWait(a) => do_wait(
             a.source
-                .unwrap_or_else(|| epics_root().join("runtime/wait_list.yaml")),
+                .unwrap_or_else(|| layout.ibek_runtime().join("wait_list.yaml")),
         ),
     }
 }
 
-/// The support definitions directly in `dir` whose name ends with `ibek.support.yaml`
-/// (ibek's non-recursive glob), sorted: the order of `Path.glob` depends on the
-/// file system, so iocforge fixes one.
-pub fn ibek_defs_in(dir: &Path) -> Vec<PathBuf> {
-    let Ok(entries) = fs_err::read_dir(dir) else {
-        return Vec::new();
-    };
-    let mut out: Vec<PathBuf> = entries
-        .filter_map(Result::ok)
-        .filter(|e| {
-            e.file_name()
-                .to_string_lossy()
-                .ends_with("ibek.support.yaml")
-        })
-        .map(|e| e.path())
-        .filter(|p| p.is_file())
-        .collect();
-    out.sort();
-    out
-}
-
-fn generate_schema(a: &GenerateSchemaArgs) -> CmdResult {
+fn generate_schema(a: &GenerateSchemaArgs, layout: &EpicsLayout) -> CmdResult {
     // the flags override each other, so the last one given wins, as in ibek
     let use_ibek_defs = !a.no_ibek_defs;
     if a.definitions.is_empty() && !use_ibek_defs {
-        return Err(Failure::Exit(
+        return Err(Failure::exit(
             1,
-            "One or more `definitions` required with `--no-ibek-defs`".into(),
+            "One or more `definitions` required with `--no-ibek-defs`",
         ));
     }
     let mut definitions = a.definitions.clone();
-    let ibek_defs = epics_root().join("ibek-defs");
+    let ibek_defs = layout.ibek_defs();
     if use_ibek_defs {
-        definitions.extend(ibek_defs_in(&ibek_defs));
+        definitions.extend(definitions_in(&ibek_defs));
     }
     if definitions.is_empty() {
-        return Err(Failure::Exit(
+        return Err(Failure::exit(
             1,
             format!(
                 "No `definitions` given and none found in {}",
@@ -138,35 +118,24 @@ fn generate_schema(a: &GenerateSchemaArgs) -> CmdResult {
     write_schema(&to_pretty(&schema), a.output.as_deref())
 }
 
-/// Writes schema text as ibek does: `typer.echo` to stdout, or the file plus a newline.
-pub fn write_schema(text: &str, output: Option<&Path>) -> CmdResult {
-    let text = format!("{text}\n");
-    match output {
-        None => {
-            printer::data(&text);
+fn do_wait(source: PathBuf) -> CmdResult {
+    use crate::runtime::wait::{do_wait, WaitError, DONE_FILE};
+    let mut log = |line: String| printer::info(&line);
+    match do_wait(&source, Path::new(DONE_FILE), &mut log) {
+        Ok(Some(_)) => {
+            printer::info("all 'wait' commands completed successfully");
             Ok(())
         }
-        Some(path) => fs_err::write(path, text)
-            .map_err(|e| Failure::Env(format!("cannot write `{}`: {e}", path.display()))),
+        Ok(None) => {
+            printer::info(&format!(
+                "no wait list file found at {}, skipping wait commands",
+                source.display()
+            ));
+            Ok(())
+        }
+        Err(e @ (WaitError::Timeout { .. } | WaitError::Fatal { .. })) => {
+            Err(Failure::exit(1, e.to_string()))
+        }
+        Err(e) => Err(Failure::env(e.to_string())),
     }
-}
-
-fn do_wait(source: PathBuf) -> CmdResult {
-    use crate::runtime::wait;
-    let done = Path::new(wait::DONE_FILE);
-    if done.exists() {
-        let _ = fs_err::remove_file(done);
-    }
-    if source.is_file() {
-        let entries = wait::read_wait_list(&source).map_err(|e| Failure::Env(e.to_string()))?;
-        wait::wait_all(&entries, &mut |line| printer::info(&line))
-            .map_err(|e| Failure::Exit(1, e.to_string()))?;
-        printer::info("all 'wait' commands completed successfully");
-    } else {
-        printer::info(&format!(
-            "no wait list file found at {}, skipping wait commands",
-            source.display()
-        ));
-    }
-    fs_err::write(done, "").map_err(|e| Failure::Env(e.to_string()))
 }

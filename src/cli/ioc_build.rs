@@ -13,23 +13,23 @@ use std::time::{Duration, Instant};
 
 use clap::Args;
 
-use super::ioc::{ibek_defs_in, write_schema};
-use super::{printer, CmdResult, Failure};
+use super::{printer, write_schema, CmdResult, Failure};
 use crate::build::assets::{elf_files, extract, AssetEvent, ExtractOptions};
-use crate::build::command::{find_program, CommandSpec, ProcessRunner, Runner};
+use crate::build::command::{find_program, CommandSpec, ProcessRunner};
 use crate::build::context::{context_entries, write_context_tar, DockerIgnore};
 use crate::build::docker::{DockerEngine, DockerError};
 use crate::build::dockerfile::{context_sources, dockerfile, STAGES};
 use crate::build::image::{run_build, BuildFailure, BuildRequest, Notice};
 use crate::build::ioc_build::{
-    build_launcher, instantiate_skeleton, make_commands, mode, open_permissions, IocBuildError,
-    IocEnv, Mode,
+    build_launcher, instantiate_skeleton, make_commands, mode, open_permissions, run_make,
+    IocBuildError, IocEnv, MakeError, Mode,
 };
+use crate::build::ioc_defs::{install_epics_defs, ioc_schema_text, link_global_defs, DefsError};
 use crate::build::manifest::{load_manifest, manifest_schema, MANIFEST_FILE};
-use crate::diag::Diagnostics;
+use crate::diag::EnvFailure;
 use crate::env;
-use crate::runtime::generate::load_definitions;
-use crate::schema::{ioc_schema, to_pretty};
+use crate::layout::EpicsLayout;
+use crate::schema::to_pretty;
 
 /// The name of the generated Dockerfile inside the context archive.
 const DOCKERFILE_IN_CONTEXT: &str = ".iocforge.Dockerfile";
@@ -195,17 +195,11 @@ fn parse_build_arg(text: &str) -> Result<(String, String), String> {
 }
 
 fn env_failure(e: &dyn std::error::Error) -> Failure {
-    let mut msg = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let _ = write!(msg, ": {s}");
-        source = s.source();
-    }
-    Failure::Env(msg)
+    Failure::Env(EnvFailure::from_error(e))
 }
 
 /// Runs `ioc extract-runtime-assets`.
-pub fn run_extract(a: &ExtractArgs) -> CmdResult {
+pub fn run_extract(a: &ExtractArgs, layout: &EpicsLayout) -> CmdResult {
     let opts = ExtractOptions {
         source: a.source.clone(),
         destination: a.destination.clone(),
@@ -213,7 +207,7 @@ pub fn run_extract(a: &ExtractArgs) -> CmdResult {
         extras: a.extras.clone(),
         defaults: !a.no_defaults,
     };
-    let strip = find_program("strip");
+    let strip = find_program("strip", layout.env());
     let mut listing = String::new();
     let mut log = |e: AssetEvent| match e {
         AssetEvent::Missing(p) => {
@@ -253,127 +247,87 @@ pub fn run_extract(a: &ExtractArgs) -> CmdResult {
     Ok(())
 }
 
-fn link_global_defs(dir: &Path, ibek_defs: &Path) -> CmdResult {
-    fs_err::create_dir_all(ibek_defs).map_err(|e| env_failure(&e))?;
-    let dir = fs_err::canonicalize(dir).map_err(|e| env_failure(&e))?;
-    for def in ibek_defs_in(&dir) {
-        let Some(name) = def.file_name() else {
-            continue;
-        };
-        let link = ibek_defs.join(name);
-        if fs_err::symlink_metadata(&link).is_ok() {
-            fs_err::remove_file(&link).map_err(|e| env_failure(&e))?;
-        }
-        std::os::unix::fs::symlink(&def, &link).map_err(|e| {
-            Failure::Env(format!(
-                "cannot link `{}` to `{}`: {e}",
-                link.display(),
-                def.display()
-            ))
-        })?;
-        printer::info(&format!("[ioc] linked {}", link.display()));
-    }
-    Ok(())
-}
-
-/// The project's own `epics` support module (support-defs/), built into the binary.
-pub const EPICS_DEFS: &str = include_str!("../../support-defs/epics.ibek.support.yaml");
-
-/// Installs the built-in `epics` definitions unless ibek-defs already has an
-/// `epics.ibek.support.yaml` (from ibek-support's global definitions).
-fn install_epics_defs(ibek_defs: &Path) -> CmdResult {
-    let target = ibek_defs.join("epics.ibek.support.yaml");
-    if fs_err::symlink_metadata(&target).is_ok() {
-        return Ok(());
-    }
-    fs_err::create_dir_all(ibek_defs).map_err(|e| env_failure(&e))?;
-    fs_err::write(&target, EPICS_DEFS).map_err(|e| env_failure(&e))?;
-    printer::info(&format!(
-        "[ioc] installed iocforge's epics definitions as {}",
-        target.display()
-    ));
-    Ok(())
-}
-
-fn write_ioc_schema(ibek_defs: &Path) -> CmdResult {
-    let definitions = ibek_defs_in(ibek_defs);
-    if definitions.is_empty() {
-        return Err(Failure::Exit(
+fn defs_failure(e: DefsError) -> Failure {
+    match e {
+        DefsError::Invalid(d) => Failure::Invalid(d),
+        e @ DefsError::NoDefinitions { .. } => Failure::Exit(
             1,
-            format!(
-                "no support definitions (*ibek.support.yaml) in `{}` to make the IOC schema of\n\n\
-                 hint: build a support module first, or pass --global-defs with ibek-support's _ansible folder",
-                ibek_defs.display()
+            EnvFailure::new(e.to_string()).with_hint(
+                "build a support module first, or pass --global-defs with ibek-support's _ansible folder",
             ),
+        ),
+        e @ DefsError::Io { .. } => Failure::env(e.to_string()),
+    }
+}
+
+/// The definitions step of `ioc build`: global definitions linked, the
+/// epics definitions installed, the IOC schema written.
+fn prepare_definitions(global_defs: Option<&Path>, ibek_defs: &Path) -> CmdResult {
+    if let Some(dir) = global_defs {
+        for link in link_global_defs(dir, ibek_defs).map_err(defs_failure)? {
+            printer::info(&format!("[ioc] linked {}", link.display()));
+        }
+    }
+    if let Some(target) = install_epics_defs(ibek_defs).map_err(defs_failure)? {
+        printer::info(&format!(
+            "[ioc] installed iocforge's epics definitions as {}",
+            target.display()
         ));
     }
-    let modules = load_definitions(&definitions)?;
-    let schema =
-        ioc_schema(&modules).map_err(|e| Failure::Invalid(Diagnostics::from(e.to_diagnostic())))?;
+    let (schema, count) = ioc_schema_text(ibek_defs).map_err(defs_failure)?;
     let output = ibek_defs.join("ioc.schema.json");
-    write_schema(&to_pretty(&schema), Some(&output))?;
+    write_schema(&schema, Some(&output))?;
     printer::info(&format!(
-        "[ioc] wrote {} from {} definition files",
+        "[ioc] wrote {} from {count} definition files",
         output.display(),
-        definitions.len()
     ));
     Ok(())
 }
 
 fn ioc_build_failure(e: &IocBuildError) -> Failure {
     match e {
-        IocBuildError::NeedsCompiler { .. } => Failure::Env(format!(
-            "{e}\n\nhint: use a developer image whose EPICS base was built from source \
+        IocBuildError::NeedsCompiler { .. } => Failure::env_hint(
+            e.to_string(),
+            "use a developer image whose EPICS base was built from source \
              (Dockerfile.base with an EPICS base source tree or EPICS_BASE_GIT), \
-             or build only db-only support modules"
-        )),
-        IocBuildError::NoSoftIoc { .. } => Failure::Env(format!(
-            "{e}\n\nhint: a prebuilt EPICS base needs bin/$EPICS_HOST_ARCH/softIoc and dbd/softIoc.dbd"
-        )),
+             or build only db-only support modules",
+        ),
+        IocBuildError::NoSoftIoc { .. } => Failure::env_hint(
+            e.to_string(),
+            "a prebuilt EPICS base needs bin/$EPICS_HOST_ARCH/softIoc and dbd/softIoc.dbd",
+        ),
         _ => env_failure(e),
     }
 }
 
-fn run_make(commands: &[CommandSpec], verbose: bool) -> CmdResult {
+fn make(commands: &[CommandSpec], verbose: bool) -> CmdResult {
     let mut runner = ProcessRunner {
         verbose,
         ..ProcessRunner::default()
     };
-    let last = commands.len().saturating_sub(1);
-    for (i, c) in commands.iter().enumerate() {
-        let started = Instant::now();
-        let out = runner
-            .run(c)
-            .map_err(|e| Failure::Env(format!("{e}: {}\n\nhint: install make", e.source)))?;
-        let took = format!("{:.2}s", started.elapsed().as_secs_f64());
-        // the last `make clean` may fail, as ibek-support ignores it
-        if out.success || (i == last && i > 1) {
-            printer::info(&format!("[ioc] {c}  ({took})"));
-            continue;
-        }
-        let mut msg = format!(
-            "`{c}` failed with status {}",
-            out.code.map_or_else(|| "?".into(), |c| c.to_string())
-        );
-        if !out.tail.is_empty() {
-            let _ = write!(msg, "\n\nlast {} lines of its output:", out.tail.len());
-            for line in &out.tail {
-                let _ = write!(msg, "\n  | {line}");
+    let mut done = |c: &CommandSpec, took: Duration| {
+        printer::info(&format!("[ioc] {c}  ({:.2}s)", took.as_secs_f64()));
+    };
+    run_make(&mut runner, commands, &mut done).map_err(|e| match e {
+        MakeError::Spawn { .. } => Failure::env_hint(e.to_string(), "install make"),
+        MakeError::Failed { code, ref tail, .. } => {
+            let mut failure = EnvFailure::new(e.to_string());
+            if !tail.is_empty() {
+                failure = failure.with_note(printer::output_tail(tail));
             }
+            let code = code
+                .and_then(|c| u8::try_from(c).ok())
+                .filter(|c| *c != 0)
+                .unwrap_or(2);
+            Failure::Exit(code, failure)
         }
-        let code = out
-            .code
-            .and_then(|c| u8::try_from(c).ok())
-            .filter(|c| *c != 0)
-            .unwrap_or(2);
-        return Err(Failure::Exit(code, msg));
-    }
-    Ok(())
+    })
 }
 
 /// Runs `ioc build`.
-pub fn run_ioc_build(a: &IocBuildArgs) -> CmdResult {
-    let mut ioc_env = IocEnv::new(&a.epics_root);
+pub fn run_ioc_build(a: &IocBuildArgs, layout: &EpicsLayout) -> CmdResult {
+    let build_layout = EpicsLayout::new(&a.epics_root, layout.env().clone());
+    let mut ioc_env = IocEnv::from_layout(&build_layout);
     if let Some(ioc) = &a.ioc {
         ioc_env.ioc.clone_from(ioc);
     }
@@ -381,12 +335,7 @@ pub fn run_ioc_build(a: &IocBuildArgs) -> CmdResult {
         ioc_env.epics_base.clone_from(base);
     }
     ioc_env.host_arch.clone_from(&a.host_arch);
-    let ibek_defs = ioc_env.epics_root.join("ibek-defs");
-    if let Some(dir) = &a.global_defs {
-        link_global_defs(dir, &ibek_defs)?;
-    }
-    install_epics_defs(&ibek_defs)?;
-    write_ioc_schema(&ibek_defs)?;
+    prepare_definitions(a.global_defs.as_deref(), &build_layout.ibek_defs())?;
     if instantiate_skeleton(&ioc_env).map_err(|e| ioc_build_failure(&e))? {
         printer::info(&format!(
             "[ioc] wrote the generic IOC skeleton into {}",
@@ -394,7 +343,7 @@ pub fn run_ioc_build(a: &IocBuildArgs) -> CmdResult {
         ));
     }
     match mode(&ioc_env) {
-        Mode::Make => run_make(&make_commands(&ioc_env, a.skip_clean), a.verbose)?,
+        Mode::Make => make(&make_commands(&ioc_env, a.skip_clean), a.verbose)?,
         Mode::Launcher => {
             let built = build_launcher(&ioc_env).map_err(|e| ioc_build_failure(&e))?;
             for (file, statement) in &built.needs_code {
@@ -447,9 +396,8 @@ struct Progress {
 }
 
 impl Progress {
-    fn new(verbose: bool) -> Progress {
-        let tty = std::io::stderr().is_terminal()
-            && std::env::var_os(env::IOCFORGE_NO_PROGRESS).is_none_or(|v| v.is_empty());
+    fn new(verbose: bool, no_progress: bool) -> Progress {
+        let tty = std::io::stderr().is_terminal() && !no_progress;
         let bar = (tty && !verbose).then(|| {
             let bar = indicatif::ProgressBar::new_spinner();
             bar.set_style(
@@ -546,10 +494,10 @@ fn image_source(a: &BuildImageArgs) -> Result<ImageSource, Failure> {
     let m = load_manifest(&path)?;
     if let Some(t) = &a.target {
         if !STAGES.contains(&t.as_str()) {
-            return Err(Failure::Env(format!(
-                "the generated Dockerfile has no stage `{t}`\n\nhint: use one of {}",
-                STAGES.join(", ")
-            )));
+            return Err(Failure::env_hint(
+                format!("the generated Dockerfile has no stage `{t}`"),
+                format!("use one of {}", STAGES.join(", ")),
+            ));
         }
     }
     let context = a.context.clone().unwrap_or_else(|| {
@@ -566,7 +514,7 @@ fn image_source(a: &BuildImageArgs) -> Result<ImageSource, Failure> {
 }
 
 /// Runs `ioc build-image`.
-pub fn run_build_image(a: &BuildImageArgs) -> CmdResult {
+pub fn run_build_image(a: &BuildImageArgs, layout: &EpicsLayout) -> CmdResult {
     let started = Instant::now();
     let ImageSource {
         dockerfile: text,
@@ -588,7 +536,7 @@ pub fn run_build_image(a: &BuildImageArgs) -> CmdResult {
         })
         .collect();
     if !missing.is_empty() {
-        return Err(Failure::Exit(
+        return Err(Failure::exit(
             1,
             format!(
                 "the manifest copies {} from the build context `{}`, which has no such path (or .dockerignore excludes it)",
@@ -625,18 +573,22 @@ pub fn run_build_image(a: &BuildImageArgs) -> CmdResult {
         network: a.network.clone(),
         no_cache: a.no_cache,
     };
-    let engine = DockerEngine::from_env();
-    let mut progress = Progress::new(a.verbose);
+    let engine = DockerEngine::from_env(layout.env());
+    let mut progress = Progress::new(
+        a.verbose,
+        layout.env().non_empty(env::IOCFORGE_NO_PROGRESS).is_some(),
+    );
     let result = run_build(&engine, &request, archive, 30, &mut |n| progress.show(n));
     progress.done();
     let report = result.map_err(|e| match &e {
-        DockerError::Unreachable { .. } => Failure::Env(format!(
-            "{e}\n\nhint: start dockerd (`.ci/setup` does), or set DOCKER_HOST"
-        )),
+        DockerError::Unreachable { .. } => Failure::env_hint(
+            e.to_string(),
+            "start dockerd (`.ci/setup` does), or set DOCKER_HOST",
+        ),
         _ => env_failure(&e),
     })?;
     if let Some(failure) = &report.failure {
-        return Err(Failure::Exit(1, failure_message(failure)));
+        return Err(Failure::exit(1, failure_message(failure)));
     }
     let id = report.image_id.unwrap_or_default();
     printer::info(&format!(

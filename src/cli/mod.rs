@@ -16,11 +16,13 @@ pub mod support;
 pub mod support_build;
 pub mod validate;
 
+use std::path::Path;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::diag::Diagnostics;
+use crate::diag::{Diagnostics, EnvFailure};
+use crate::layout::{Environment, EpicsLayout};
 
 /// How a command failed.
 #[derive(Debug)]
@@ -28,9 +30,33 @@ pub enum Failure {
     /// The user's input is invalid (exit 1).
     Invalid(Diagnostics),
     /// Something else went wrong: I/O, environment, usage (exit 2).
-    Env(String),
-    /// A plain message with an explicit exit code (ibek-compatible failures).
-    Exit(u8, String),
+    Env(EnvFailure),
+    /// A failure with an explicit exit code (ibek-compatible failures, a
+    /// child's status passed through), rendered like the others.
+    Exit(u8, EnvFailure),
+}
+
+impl Failure {
+    /// An environment failure with a message.
+    pub fn env(message: impl Into<String>) -> Self {
+        Failure::Env(EnvFailure::new(message))
+    }
+
+    /// A failure with an explicit exit code.
+    pub fn exit(code: u8, message: impl Into<String>) -> Self {
+        Failure::Exit(code, EnvFailure::new(message))
+    }
+
+    /// An environment failure with a message and what to do about it.
+    pub fn env_hint(message: impl Into<String>, hint: impl Into<String>) -> Self {
+        Failure::Env(EnvFailure::new(message).with_hint(hint))
+    }
+}
+
+impl From<EnvFailure> for Failure {
+    fn from(f: EnvFailure) -> Self {
+        Failure::Env(f)
+    }
 }
 
 impl From<Diagnostics> for Failure {
@@ -96,13 +122,15 @@ pub fn main() -> ExitCode {
             };
         }
     };
+    // the one read of the process environment; everything below gets the layout
+    let layout = EpicsLayout::from_env(Environment::capture());
     let result = match cli.command {
-        Command::Runtime(cmd) => runtime::run(cmd),
-        Command::Ioc(cmd) => ioc::run(cmd),
-        Command::Support(cmd) => support::run(cmd),
-        Command::Msi(args) => return msi::run(args),
-        Command::Dev(cmd) => dev::run(cmd),
-        Command::Pattern(cmd) => pattern::run(cmd),
+        Command::Runtime(cmd) => runtime::run(cmd, &layout),
+        Command::Ioc(cmd) => ioc::run(cmd, &layout),
+        Command::Support(cmd) => support::run(cmd, &layout),
+        Command::Msi(args) => return msi::run(args, layout.env()),
+        Command::Dev(cmd) => dev::run(cmd, &layout),
+        Command::Pattern(cmd) => pattern::run(cmd, layout.env()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -110,13 +138,26 @@ pub fn main() -> ExitCode {
             printer::diagnostics(&d);
             ExitCode::from(if d.only_io() { 2 } else { 1 })
         }
-        Err(Failure::Env(msg)) => {
-            printer::error(&msg);
+        Err(Failure::Env(f)) => {
+            printer::diagnostics(&f.to_diagnostic().into());
             ExitCode::from(2)
         }
-        Err(Failure::Exit(code, msg)) => {
-            printer::error(&msg);
+        Err(Failure::Exit(code, f)) => {
+            printer::diagnostics(&f.to_diagnostic().into());
             ExitCode::from(code)
         }
+    }
+}
+
+/// Writes schema text as ibek does: `typer.echo` to stdout, or the file plus a newline.
+pub fn write_schema(text: &str, output: Option<&Path>) -> CmdResult {
+    let text = format!("{text}\n");
+    match output {
+        None => {
+            printer::data(&text);
+            Ok(())
+        }
+        Some(path) => fs_err::write(path, text)
+            .map_err(|e| Failure::env(format!("cannot write `{}`: {e}", path.display()))),
     }
 }

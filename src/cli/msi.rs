@@ -15,6 +15,7 @@ use clap::Args;
 
 use crate::db::msi::{run as run_msi, Config, Substitutions, DEFAULT_DESCRIPTORS, USAGE};
 use crate::db::DiskReader;
+use crate::layout::Environment;
 
 /// Arguments of `iocforge msi`: exactly msi's.
 #[derive(Debug, Args)]
@@ -165,7 +166,7 @@ fn write_stderr(bytes: &[u8]) {
 }
 
 /// Runs `iocforge msi`.
-pub fn run(args: MsiArgs) -> ExitCode {
+pub fn run(args: MsiArgs, env: &Environment) -> ExitCode {
     let args: Vec<Vec<u8>> = args.args.into_iter().map(arg_bytes).collect();
     let mut config = match parse_args(&args) {
         Ok(c) => c,
@@ -175,8 +176,7 @@ pub fn run(args: MsiArgs) -> ExitCode {
         }
     };
     config.descriptors = Some(descriptors_left().unwrap_or(DEFAULT_DESCRIPTORS));
-    config.console_is_tty =
-        std::io::stderr().is_terminal() && std::env::var_os("TERM").is_some_and(|t| !t.is_empty());
+    config.console_is_tty = std::io::stderr().is_terminal() && env.non_empty("TERM").is_some();
     // msi opens its output (freopen) before reading anything
     let mut out_file = None;
     if let (Some(out), false) = (&config.output, config.dependencies) {
@@ -192,7 +192,7 @@ pub fn run(args: MsiArgs) -> ExitCode {
             }
         }
     }
-    let outcome = run_msi(&config, &mut DiskReader);
+    let outcome = run_msi(&config, &mut DiskReader::new(env.clone()));
     if let Some((mut f, path)) = out_file {
         let _ = f.write_all(&outcome.stdout);
         drop(f);

@@ -10,6 +10,12 @@ use clap::{Args, Subcommand};
 
 use super::{printer, CmdResult, Failure};
 use crate::build::docker::DockerEngine;
+use crate::diag::EnvFailure;
+use crate::env::{
+    HOME, HTTPS_PROXY, HTTP_PROXY, IBEK_ALLOW_DIRTY, IBEK_PATTERN_LIBRARIES, IBEK_SCHEMA_CACHE,
+    IOCFORGE_SCHEMA_BASE_URL, NO_PROXY,
+};
+use crate::layout::Environment;
 use crate::pattern::fetch::GitSettings;
 use crate::pattern::http::HttpSettings;
 use crate::pattern::lock::{SelectRule, Selection};
@@ -17,15 +23,6 @@ use crate::pattern::reference::Libraries;
 use crate::pattern::schema::{self, BaseSource, SchemaSettings, DEFAULT_BASE_URL};
 use crate::pattern::vendor::{self, Report, Settings};
 use crate::pattern::PatternError;
-
-/// Extra pattern libraries, `name=uri,...` (ibek's variable).
-pub const IBEK_PATTERN_LIBRARIES: &str = "IBEK_PATTERN_LIBRARIES";
-/// `1` downgrades `pattern check` failures to warnings (ibek's variable).
-pub const IBEK_ALLOW_DIRTY: &str = "IBEK_ALLOW_DIRTY";
-/// The base-schema cache root (ibek's variable; default `~/.cache/ibek/schemas`).
-pub const IBEK_SCHEMA_CACHE: &str = "IBEK_SCHEMA_CACHE";
-/// The host published base schemas are fetched from (default `https://github.com`).
-pub const IOCFORGE_SCHEMA_BASE_URL: &str = "IOCFORGE_SCHEMA_BASE_URL";
 
 const AFTER_HELP: &str = "\
 Exit codes:
@@ -75,9 +72,10 @@ pub struct SchemaOpts {
     /// through the Docker Engine API, without running it; IMAGE defaults to the pinned one
     #[arg(long, value_name = "IMAGE", num_args = 0..=1, default_missing_value = "", conflicts_with = "base_schema")]
     base_schema_from_image: Option<String>,
-    /// The host of published schemas (for mirrors and tests)
-    #[arg(long, env = IOCFORGE_SCHEMA_BASE_URL, default_value = DEFAULT_BASE_URL, hide_default_value = true)]
-    schema_base_url: String,
+    /// The host of published schemas, for mirrors and tests
+    /// [env: IOCFORGE_SCHEMA_BASE_URL] [default: https://github.com]
+    #[arg(long, value_name = "URL")]
+    schema_base_url: Option<String>,
 }
 
 /// Arguments of `pattern add`.
@@ -155,16 +153,22 @@ pub struct SchemaArgs {
     schema: SchemaOpts,
 }
 
-fn env(name: &str) -> Option<String> {
-    std::env::var(name).ok()
+fn env_either(env: &Environment, upper: &str) -> Option<String> {
+    // urllib prefers the lower-case spelling
+    env.non_empty(&upper.to_ascii_lowercase())
+        .or_else(|| env.non_empty(upper))
+        .map(str::to_string)
 }
 
-fn env_either(upper: &str) -> Option<String> {
-    // urllib prefers the lower-case spelling
-    env(&upper.to_ascii_lowercase())
-        .filter(|v| !v.is_empty())
-        .or_else(|| env(upper))
-        .filter(|v| !v.is_empty())
+fn exit(code: u8, message: String, hint: Option<String>) -> Failure {
+    let f = EnvFailure::new(message);
+    Failure::Exit(
+        code,
+        match hint {
+            Some(h) => f.with_hint(h),
+            None => f,
+        },
+    )
 }
 
 /// typer's `exists=True, file_okay=False, resolve_path=True`.
@@ -175,21 +179,26 @@ fn dest_dir(dest: &Path) -> Result<PathBuf, Failure> {
         } else {
             "does not exist"
         };
-        return Err(Failure::Exit(
+        return Err(exit(
             2,
             format!(
                 "Invalid value for '[DEST]': Directory '{}' {what}.",
                 dest.display()
             ),
+            Some("give an existing folder (an IOC instance root)".into()),
         ));
     }
-    fs_err::canonicalize(dest).map_err(|e| Failure::Env(e.to_string()))
+    fs_err::canonicalize(dest).map_err(|e| Failure::env(e.to_string()))
 }
 
-fn schema_settings(opts: &SchemaOpts, dest: &Path) -> Result<SchemaSettings, Failure> {
-    let cache_root = env(IBEK_SCHEMA_CACHE).map_or_else(
+fn schema_settings(
+    opts: &SchemaOpts,
+    dest: &Path,
+    env: &Environment,
+) -> Result<SchemaSettings, Failure> {
+    let cache_root = env.get(IBEK_SCHEMA_CACHE).map_or_else(
         || {
-            PathBuf::from(env("HOME").unwrap_or_default())
+            PathBuf::from(env.get(HOME).unwrap_or_default())
                 .join(".cache")
                 .join("ibek")
                 .join("schemas")
@@ -203,12 +212,13 @@ fn schema_settings(opts: &SchemaOpts, dest: &Path) -> Result<SchemaSettings, Fai
             match schema::find_image(dest).map_err(pattern_failure)? {
                 Some(i) => i,
                 None => {
-                    return Err(Failure::Exit(
+                    return Err(exit(
                         1,
                         format!(
-                            "no image pinned in {}/values.yaml or compose.yml\n\nhint: give the image: --base-schema-from-image IMAGE",
+                            "no image pinned in {}/values.yaml or compose.yml",
                             dest.display()
                         ),
+                        Some("give the image: --base-schema-from-image IMAGE".into()),
                     ))
                 }
             }
@@ -216,12 +226,15 @@ fn schema_settings(opts: &SchemaOpts, dest: &Path) -> Result<SchemaSettings, Fai
             image.clone()
         };
         let path = "/epics/ibek-defs/ioc.schema.json";
-        let bytes = DockerEngine::from_env()
+        let bytes = DockerEngine::from_env(env)
             .read_image_file(&image, path)
             .map_err(|e| {
-                Failure::Exit(
+                exit(
                     1,
-                    format!("cannot read {path} from image `{image}`: {e}\n\nhint: pull the image first (docker pull {image}), or use --base-schema FILE"),
+                    format!("cannot read {path} from image `{image}`: {e}"),
+                    Some(format!(
+                        "pull the image first (docker pull {image}), or use --base-schema FILE"
+                    )),
                 )
             })?;
         BaseSource::Bytes {
@@ -234,37 +247,33 @@ fn schema_settings(opts: &SchemaOpts, dest: &Path) -> Result<SchemaSettings, Fai
     Ok(SchemaSettings {
         base,
         cache_root,
-        base_url: opts.schema_base_url.clone(),
+        base_url: opts
+            .schema_base_url
+            .clone()
+            .or_else(|| env.non_empty(IOCFORGE_SCHEMA_BASE_URL).map(str::to_string))
+            .unwrap_or_else(|| DEFAULT_BASE_URL.to_string()),
         http: HttpSettings {
-            https_proxy: env_either("HTTPS_PROXY"),
-            http_proxy: env_either("HTTP_PROXY"),
-            no_proxy: env_either("NO_PROXY"),
+            https_proxy: env_either(env, HTTPS_PROXY),
+            http_proxy: env_either(env, HTTP_PROXY),
+            no_proxy: env_either(env, NO_PROXY),
             timeout_secs: 10,
         },
     })
 }
 
-fn settings(opts: &SchemaOpts, dest: &Path) -> Result<Settings, Failure> {
+fn settings(opts: &SchemaOpts, dest: &Path, env: &Environment) -> Result<Settings, Failure> {
     Ok(Settings {
-        libraries: Libraries::new(env(IBEK_PATTERN_LIBRARIES).as_deref()),
+        libraries: Libraries::new(env.get(IBEK_PATTERN_LIBRARIES)),
         git: GitSettings::default(),
-        schema: schema_settings(opts, dest)?,
+        schema: schema_settings(opts, dest, env)?,
     })
 }
 
 fn pattern_failure(e: PatternError) -> Failure {
     match e {
-        PatternError::Message { message, hint } => Failure::Exit(
-            1,
-            match hint {
-                Some(h) => format!("{message}\n\nhint: {h}"),
-                None => message,
-            },
-        ),
-        PatternError::Diagnostics(d) => {
-            printer::diagnostics(&d);
-            Failure::Exit(1, "the instance's support definitions are invalid".into())
-        }
+        PatternError::Message { message, hint } => exit(1, message, hint),
+        // definitions the schema could not be built from: exit 1 with their diagnostics
+        PatternError::Diagnostics(d) => Failure::Invalid(d),
     }
 }
 
@@ -285,12 +294,13 @@ fn selection(include: &[String], exclude: &[String]) -> Result<Option<Selection>
                 dest: dest.into(),
             }),
             _ => {
-                return Err(Failure::Exit(
+                return Err(exit(
                     1,
                     format!(
-                        "--include {}: expected SRC=DEST\n\nhint: e.g. --include 'extra/(.*)\\.db=config/\\1.db'",
+                        "--include {}: expected SRC=DEST",
                         crate::pattern::py_repr(text)
                     ),
+                    Some("e.g. --include 'extra/(.*)\\.db=config/\\1.db'".into()),
                 ))
             }
         }
@@ -305,12 +315,12 @@ fn selection(include: &[String], exclude: &[String]) -> Result<Option<Selection>
 }
 
 /// Runs a `pattern` subcommand.
-pub fn run(cmd: PatternCommand) -> CmdResult {
+pub fn run(cmd: PatternCommand, env: &Environment) -> CmdResult {
     match cmd {
         PatternCommand::Add(a) => {
             let dest = dest_dir(&a.dest)?;
             let select = selection(&a.include, &a.exclude)?;
-            let s = settings(&a.schema, &dest)?;
+            let s = settings(&a.schema, &dest, env)?;
             let report = vendor::add(&s, &a.name, &dest, a.source.as_deref(), select)
                 .map_err(pattern_failure)?;
             print_report(&report);
@@ -319,7 +329,7 @@ pub fn run(cmd: PatternCommand) -> CmdResult {
         }
         PatternCommand::Update(a) => {
             let dest = dest_dir(&a.dest)?;
-            let s = settings(&a.schema, &dest)?;
+            let s = settings(&a.schema, &dest, env)?;
             let report = vendor::update(
                 &s,
                 a.name.as_deref(),
@@ -338,7 +348,7 @@ pub fn run(cmd: PatternCommand) -> CmdResult {
         }
         PatternCommand::Check(a) => {
             let dest = dest_dir(&a.dest)?;
-            let allow = a.allow_dirty || env(IBEK_ALLOW_DIRTY).as_deref() == Some("1");
+            let allow = a.allow_dirty || env.get(IBEK_ALLOW_DIRTY) == Some("1");
             let result = vendor::check(&dest, allow);
             for w in &result.warnings {
                 printer::warning(w);
@@ -347,12 +357,10 @@ pub fn run(cmd: PatternCommand) -> CmdResult {
                 printer::error(f);
             }
             if !result.ok() {
-                return Err(Failure::Exit(
+                return Err(exit(
                     1,
-                    format!(
-                        "{}: vendored files do not match the lock\n\nhint: `pattern restore` puts the pinned files back; `pattern update` re-pins; a deliberate change can be marked `DIRTY # reason` in runtime-lock.yaml",
-                        dest.display()
-                    ),
+                    format!("{}: vendored files do not match the lock", dest.display()),
+                    Some("`pattern restore` puts the pinned files back; `pattern update` re-pins; a deliberate change can be marked `DIRTY # reason` in runtime-lock.yaml".into()),
                 ));
             }
             printer::info(&format!(
@@ -363,7 +371,7 @@ pub fn run(cmd: PatternCommand) -> CmdResult {
         }
         PatternCommand::Restore(a) => {
             let dest = dest_dir(&a.dest)?;
-            let s = settings(&a.schema, &dest)?;
+            let s = settings(&a.schema, &dest, env)?;
             let report = vendor::restore(&s, a.name.as_deref(), &dest).map_err(pattern_failure)?;
             print_report(&report);
             printer::info(&format!(
@@ -382,7 +390,7 @@ pub fn run(cmd: PatternCommand) -> CmdResult {
                 ));
                 return Ok(());
             }
-            let s = schema_settings(&a.schema, &dest)?;
+            let s = schema_settings(&a.schema, &dest, env)?;
             let report = vendor::write_schema(&s, &dest).map_err(pattern_failure)?;
             print_report(&report);
             Ok(())

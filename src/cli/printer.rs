@@ -31,3 +31,13 @@ pub fn warning(msg: &str) {
 pub fn info(msg: &str) {
     eprintln!("{msg}");
 }
+
+/// The last lines of a failed command's output, as one note.
+pub fn output_tail(lines: &[String]) -> String {
+    let mut out = format!("last {} lines of its output:", lines.len());
+    for line in lines {
+        out.push_str("\n  | ");
+        out.push_str(line);
+    }
+    out
+}

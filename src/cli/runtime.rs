@@ -5,8 +5,11 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Subcommand};
 
 use super::{printer, CmdResult, Failure};
+use crate::layout::{Environment, EpicsLayout};
+use crate::model::discover::runtime_definitions;
 use crate::output::write_folder;
-use crate::runtime::generate::{generate, load_definitions, GenerateOptions};
+use crate::runtime::dbexpand::expand_ioc_db;
+use crate::runtime::generate::{config_instances, generate_ioc};
 
 /// The `runtime` subcommands.
 #[derive(Debug, Subcommand)]
@@ -84,19 +87,6 @@ pub struct GenerateAutosaveArgs {
     subst_file: Option<PathBuf>,
 }
 
-/// Where `runtime` writes by default: `$EPICS_ROOT/runtime`.
-pub fn default_runtime_dir() -> PathBuf {
-    epics_root().join("runtime")
-}
-
-/// `$EPICS_ROOT`, `/epics/` when unset.
-pub fn epics_root() -> PathBuf {
-    PathBuf::from(
-        std::env::var(crate::env::EPICS_ROOT)
-            .unwrap_or_else(|_| crate::env::DEFAULT_EPICS_ROOT.into()),
-    )
-}
-
 /// The `--pvi/--no-pvi` pair.
 #[derive(Debug, Args)]
 pub struct PviFlags {
@@ -155,16 +145,17 @@ pub struct Generate2Args {
 }
 
 /// Runs a `runtime` subcommand.
-pub fn run(cmd: RuntimeCommand) -> CmdResult {
+pub fn run(cmd: RuntimeCommand, layout: &EpicsLayout) -> CmdResult {
     match cmd {
         RuntimeCommand::Generate(a) => {
-            let output = a.output.unwrap_or_else(default_runtime_dir);
+            let output = a.output.unwrap_or_else(|| layout.ibek_runtime());
             let config = a
                 .instance
                 .parent()
                 .map(Path::to_path_buf)
                 .unwrap_or_default();
             run_generate(
+                layout,
                 &[a.instance],
                 &a.definitions,
                 &output,
@@ -173,14 +164,15 @@ pub fn run(cmd: RuntimeCommand) -> CmdResult {
             )
         }
         RuntimeCommand::Generate2(a) => {
-            let output = a.output.clone().unwrap_or_else(default_runtime_dir);
-            let (instances, definitions) = generate2_inputs(&a)?;
+            let output = a.output.clone().unwrap_or_else(|| layout.ibek_runtime());
+            let (instances, definitions) = generate2_inputs(&a, layout)?;
             let config = a
                 .config_folder
                 .clone()
                 .or_else(|| instances[0].parent().map(Path::to_path_buf))
                 .unwrap_or_default();
             run_generate(
+                layout,
                 &instances,
                 &definitions,
                 &output,
@@ -188,19 +180,19 @@ pub fn run(cmd: RuntimeCommand) -> CmdResult {
                 (!a.no_db).then_some(config),
             )
         }
-        RuntimeCommand::Start(a) => run_start(&a),
+        RuntimeCommand::Start(a) => run_start(&a, layout),
         RuntimeCommand::PlaceFiles(a) => {
             if !a.config_folder.is_dir() {
-                return Err(Failure::Env(format!(
+                return Err(Failure::env(format!(
                     "invalid value for CONFIG_FOLDER: directory `{}` does not exist",
                     a.config_folder.display()
                 )));
             }
-            crate::runtime::place::place_files(&a.config_folder, &default_runtime_dir())
+            crate::runtime::place::place_files(&a.config_folder, &layout.ibek_runtime())
                 .map(|_| ())
-                .map_err(|e| Failure::Env(format!("cannot place files: {e}")))
+                .map_err(|e| Failure::env(format!("cannot place files: {e}")))
         }
-        RuntimeCommand::GenerateAutosave(a) => run_generate_autosave(a.subst_file),
+        RuntimeCommand::GenerateAutosave(a) => run_generate_autosave(a.subst_file, layout),
     }
 }
 
@@ -208,18 +200,22 @@ fn require_file(p: &Path, what: &str) -> Result<(), Failure> {
     if p.is_file() {
         Ok(())
     } else {
-        Err(Failure::Env(format!(
+        Err(Failure::env(format!(
             "invalid value for {what}: file `{}` does not exist",
             p.display()
         )))
     }
 }
 
-/// ibek's `generate2` rules for finding instance and definition files.
-fn generate2_inputs(a: &Generate2Args) -> Result<(Vec<PathBuf>, Vec<PathBuf>), Failure> {
+/// ibek's `generate2` arguments checked, and its rules for finding instance
+/// and definition files applied.
+fn generate2_inputs(
+    a: &Generate2Args,
+    layout: &EpicsLayout,
+) -> Result<(Vec<PathBuf>, Vec<PathBuf>), Failure> {
     if let Some(folder) = &a.config_folder {
         if !folder.is_dir() {
-            return Err(Failure::Env(format!(
+            return Err(Failure::env(format!(
                 "invalid value for CONFIG_FOLDER: directory `{}` does not exist",
                 folder.display()
             )));
@@ -232,70 +228,38 @@ fn generate2_inputs(a: &Generate2Args) -> Result<(Vec<PathBuf>, Vec<PathBuf>), F
         require_file(d, "--definitions")?;
     }
     if a.instances.is_empty() && a.config_folder.is_none() {
-        return Err(Failure::Exit(
+        return Err(Failure::exit(
             1,
-            "either instance folder or instance files must be provided".into(),
+            "either instance folder or instance files must be provided",
         ));
     }
     let mut instances = a.instances.clone();
     if let Some(folder) = &a.config_folder {
-        for name in ["ioc.yaml", "runtime.yaml"] {
-            let p = folder.join(name);
-            if p.exists() {
-                instances.push(p);
-            }
-        }
+        instances.extend(config_instances(folder));
     }
     if instances.is_empty() {
-        return Err(Failure::Exit(1, "no instance yaml files found".into()));
+        return Err(Failure::exit(1, "no instance yaml files found"));
     }
     let mut definitions = a.definitions.clone();
     if definitions.is_empty() {
-        definitions.extend(find_definitions(
-            &epics_root().join("ibek-defs"),
-            "ibek.support.yaml",
-        ));
-        if let Some(folder) = &a.config_folder {
-            definitions.extend(find_definitions(folder, ".ibek.support.yaml"));
-        }
+        definitions = runtime_definitions(layout, a.config_folder.as_deref());
     }
     Ok((instances, definitions))
 }
 
-/// All files under `dir` (recursively, following links) whose name ends with `suffix`, sorted.
-pub fn find_definitions(dir: &Path, suffix: &str) -> Vec<PathBuf> {
-    let mut out: Vec<PathBuf> = walkdir::WalkDir::new(dir)
-        .follow_links(true)
-        .into_iter()
-        .filter_map(Result::ok)
-        .filter(|e| e.file_type().is_file() && e.file_name().to_string_lossy().ends_with(suffix))
-        .map(walkdir::DirEntry::into_path)
-        .collect();
-    out.sort();
-    out
-}
-
-/// `$SUPPORT`, `$EPICS_ROOT/support` when unset.
-pub fn support_dir() -> PathBuf {
-    std::env::var_os(crate::env::SUPPORT)
-        .map_or_else(|| epics_root().join("support"), PathBuf::from)
-}
-
 fn run_generate(
+    layout: &EpicsLayout,
     instances: &[PathBuf],
     definitions: &[PathBuf],
     output: &Path,
     pvi: bool,
     db_config: Option<PathBuf>,
 ) -> CmdResult {
-    let modules = load_definitions(definitions)?;
-    let mut generated = generate(instances, &modules, &GenerateOptions::from_env(pvi))?;
+    let mut generated = generate_ioc(layout, instances, definitions, pvi)?;
     if let Some(config) = db_config {
         // expanding ioc.db is iocforge's extra: in ibek's commands a failure only warns
         if let Some(subst) = generated.files.get("ioc.subst").map(str::to_string) {
-            let dirs = crate::runtime::dbexpand::include_path(&config, &support_dir(), output);
-            let name = output.join("ioc.subst").display().to_string();
-            match crate::runtime::dbexpand::expand_db(&subst, &name, &dirs, false) {
+            match expand_ioc_db(layout, &config, output, &subst, false) {
                 Ok(exp) => generated.files.insert("ioc.db", exp.text),
                 Err(d) => printer::warning(&format!(
                     "ioc.db not written: {} (use --no-db to skip the expansion)",
@@ -305,75 +269,42 @@ fn run_generate(
         }
     }
     write_folder(output, &generated.files)
-        .map_err(|e| Failure::Env(format!("cannot write `{}`: {e}", output.display())))
+        .map_err(|e| Failure::env(format!("cannot write `{}`: {e}", output.display())))
 }
 
-fn run_generate_autosave(subst: Option<PathBuf>) -> CmdResult {
-    let root = epics_root();
-    let runtime = root.join("runtime");
+fn run_generate_autosave(subst: Option<PathBuf>, layout: &EpicsLayout) -> CmdResult {
+    use crate::runtime::autosave::{request_files, AutosaveError};
+    let runtime = layout.ibek_runtime();
     let subst = subst.unwrap_or_else(|| runtime.join("ioc.subst"));
     let text = fs_err::read_to_string(&subst)
-        .map_err(|e| Failure::Env(format!("cannot read `{}`: {e}", subst.display())))?;
-    let autosave_dir = root.join("autosave");
-    crate::runtime::autosave::link_req_files(
-        &autosave_dir,
-        &root.join("support"),
-        &root.join("ioc/config"),
-    )
-    .map_err(|e| Failure::Env(format!("cannot link autosave request files: {e}")))?;
-    let subs = crate::runtime::autosave::autosave_substitutions(&text, &|req| {
-        autosave_dir.join(req).exists()
-    });
-    let opts = crate::db::MsiOptions {
-        include_path: vec![autosave_dir.display().to_string()],
-        ..Default::default()
-    };
-    for (suffix, text) in subs {
-        let subst_path = runtime.join(format!("autosave_{suffix}.subst"));
-        fs_err::create_dir_all(&runtime).map_err(|e| Failure::Env(e.to_string()))?;
-        fs_err::write(&subst_path, &text).map_err(|e| Failure::Env(e.to_string()))?;
-        let exp = crate::db::expand_substitutions(&text, &subst_path.display().to_string(), &opts)
-            .map_err(|e| {
-                Failure::Exit(1, format!("cannot expand `{}`: {e}", subst_path.display()))
-            })?;
-        fs_err::write(runtime.join(format!("autosave_{suffix}.req")), exp.text)
-            .map_err(|e| Failure::Env(e.to_string()))?;
+        .map_err(|e| Failure::env(format!("cannot read `{}`: {e}", subst.display())))?;
+    let files = request_files(layout, &text, &runtime).map_err(|e| match e {
+        AutosaveError::Link(_) => Failure::env(e.to_string()),
+        AutosaveError::Expand { .. } => Failure::exit(1, e.to_string()),
+    })?;
+    for (name, text) in files {
+        let path = runtime.join(name);
+        fs_err::create_dir_all(&runtime)
+            .and_then(|()| fs_err::write(&path, text))
+            .map_err(|e| Failure::env(e.to_string()))?;
     }
     Ok(())
 }
 
-fn run_start(a: &StartArgs) -> CmdResult {
+fn run_start(a: &StartArgs, layout: &EpicsLayout) -> CmdResult {
     use crate::runtime::start::{run_steps, StartOutcome, StartSettings};
-    let root = epics_root();
-    let ioc_dir = std::env::var_os(crate::env::IOC).map_or_else(|| root.join("ioc"), PathBuf::from);
-    let runtime_dir = std::env::var_os(crate::env::RUNTIME_DIR)
-        .map_or_else(|| root.join("runtime"), PathBuf::from);
-    let arch = std::env::var(crate::env::EPICS_HOST_ARCH).unwrap_or_else(|_| "linux-x86_64".into());
     let ioc_command = match &a.ioc_command {
         Some(cmd) => shell_words::split(cmd)
-            .map_err(|e| Failure::Env(format!("cannot parse the IOC command `{cmd}`: {e}")))?,
-        None => vec![ioc_dir
-            .join("bin")
-            .join(&arch)
-            .join("ioc")
-            .display()
-            .to_string()],
+            .map_err(|e| Failure::env(format!("cannot parse the IOC command `{cmd}`: {e}")))?,
+        None => vec![layout.ioc_binary().display().to_string()],
     };
     let settings = StartSettings {
-        config_dir: ioc_dir.join("config"),
-        epics_root: root,
-        ioc_dir,
-        runtime_dir: runtime_dir.clone(),
-        support_dir: support_dir(),
+        layout: layout.clone(),
         ioc_command,
         failure_pause: std::time::Duration::from_secs_f64(a.failure_pause.max(0.0)),
-        do_wait: std::env::var(crate::env::IBEK_DO_WAIT_DISABLE)
-            .map_or(true, |v| !v.eq_ignore_ascii_case("true")),
+        do_wait: !layout.env().is_true(crate::env::IBEK_DO_WAIT_DISABLE),
         pvi: !a.no_pvi,
     };
-    // the environment the IOC and st.cmd expect, as start.sh exports it
-    std::env::set_var(crate::env::RUNTIME_DIR, &settings.runtime_dir);
-    std::env::set_var(crate::env::IOC, &settings.ioc_dir);
     let started = std::time::Instant::now();
     let mut step = 0;
     let mut log = |name: &str, detail: &str, took: std::time::Duration| {
@@ -384,7 +315,7 @@ fn run_start(a: &StartArgs) -> CmdResult {
         ));
     };
     match run_steps(&settings, &mut log) {
-        Ok(StartOutcome::Exec { argv, cwd }) => {
+        Ok(StartOutcome::Exec { argv, cwd, env }) => {
             printer::info(&format!(
                 "iocforge start: ready in {:.1} ms; exec {}",
                 started.elapsed().as_secs_f64() * 1000.0,
@@ -393,13 +324,13 @@ fn run_start(a: &StartArgs) -> CmdResult {
                     .collect::<Vec<_>>()
                     .join(" ")
             ));
-            let err = exec(&argv, &cwd);
+            let err = exec(&argv, &cwd, &env);
             printer::error(&format!(
                 "runtime start failed in step `exec`: cannot run `{}`: {err}",
                 argv[0].to_string_lossy()
             ));
             std::thread::sleep(settings.failure_pause);
-            Err(Failure::Exit(1, "the IOC did not start".into()))
+            Err(Failure::exit(1, "the IOC did not start"))
         }
         Err(f) => {
             printer::error(&format!("runtime start failed in step `{}`", f.step));
@@ -411,7 +342,7 @@ fn run_start(a: &StartArgs) -> CmdResult {
                 ));
                 std::thread::sleep(settings.failure_pause);
             }
-            Err(Failure::Exit(
+            Err(Failure::exit(
                 1,
                 format!("runtime start failed in step `{}`", f.step),
             ))
@@ -419,10 +350,13 @@ fn run_start(a: &StartArgs) -> CmdResult {
     }
 }
 
-/// Replaces this process with `argv` (returns only on failure).
-fn exec(argv: &[std::ffi::OsString], cwd: &Path) -> std::io::Error {
+/// Replaces this process with `argv` in `env` (returns only on failure).
+fn exec(argv: &[std::ffi::OsString], cwd: &Path, env: &Environment) -> std::io::Error {
     use std::os::unix::process::CommandExt;
     let mut cmd = std::process::Command::new(&argv[0]);
-    cmd.args(&argv[1..]).current_dir(cwd);
+    cmd.args(&argv[1..])
+        .current_dir(cwd)
+        .env_clear()
+        .envs(env.iter());
     cmd.exec()
 }

@@ -4,8 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 
-use super::ioc::write_schema;
-use super::CmdResult;
+use super::{write_schema, CmdResult};
+use crate::layout::EpicsLayout;
 use crate::schema::{install_schema, support_schema, to_pretty};
 
 /// The `support` subcommands.
@@ -43,7 +43,7 @@ pub struct OutputArgs {
 }
 
 /// Runs a `support` subcommand.
-pub fn run(cmd: SupportCommand) -> CmdResult {
+pub fn run(cmd: SupportCommand, layout: &EpicsLayout) -> CmdResult {
     match cmd {
         SupportCommand::GenerateSchema(a) => {
             write_schema(&to_pretty(&support_schema()), a.output.as_deref())
@@ -51,7 +51,9 @@ pub fn run(cmd: SupportCommand) -> CmdResult {
         SupportCommand::GenerateInstallSchema(a) => {
             write_schema(&to_pretty(&install_schema()), a.output.as_deref())
         }
-        SupportCommand::Build(a) => super::support_build::run(a),
-        SupportCommand::AptInstallRuntimePackages(a) => super::support_build::run_apt_install(a),
+        SupportCommand::Build(a) => super::support_build::run(a, layout),
+        SupportCommand::AptInstallRuntimePackages(a) => {
+            super::support_build::run_apt_install(a, layout)
+        }
     }
 }

@@ -14,11 +14,13 @@ use super::{printer, CmdResult, Failure};
 use crate::build::apt::runtime_install_commands;
 use crate::build::command::{ProcessRunner, Runner};
 use crate::build::executor::{execute, ExecError, ExecOptions, Outcome, StepFailed, StepLog};
-use crate::build::stamp::{hash_folder, Stamp};
+use crate::build::stamp::{hash_folder, Freshness, Stamp};
 use crate::build::{
     load_install, locate_module, plan, resolve_install, Apt, BuildEnv, Downloader, Step,
 };
+use crate::diag::EnvFailure;
 use crate::env;
+use crate::layout::EpicsLayout;
 
 const BUILD_HELP: &str = "\
 Examples:
@@ -120,56 +122,52 @@ impl StepLog for StderrLog<'_> {
 }
 
 fn step_failure(f: &StepFailed) -> Failure {
-    let mut msg = f.to_string();
+    let mut failure = EnvFailure::new(f.to_string());
     let tail = f.source.tail();
     if !tail.is_empty() {
-        let _ = write!(msg, "\n\nlast {} lines of its output:", tail.len());
-        for line in tail {
-            let _ = write!(msg, "\n  | {line}");
-        }
+        failure = failure.with_note(printer::output_tail(tail));
     }
     if let Some(dir) = &f.removed_clone {
-        let _ = write!(
-            msg,
-            "\n\nnote: removed the fresh clone `{}`, so the next build starts again from git",
+        failure = failure.with_note(format!(
+            "removed the fresh clone `{}`, so the next build starts again from git",
             dir.display()
-        );
+        ));
     }
     match &f.source {
-        ExecError::AnsibleTask { .. } => msg.push_str(
-            "\n\nhint: port the task to `bash:` or `scripts:` items of the install.yml, \
-             or pass --skip-tasks to build without it",
-        ),
-        ExecError::Spawn { source, .. } => {
-            let _ = write!(
-                msg,
-                "\n\nhint: install `{}` or put it on PATH",
-                source.program
+        ExecError::AnsibleTask { .. } => {
+            failure = failure.with_hint(
+                "port the task to `bash:` or `scripts:` items of the install.yml, \
+                 or pass --skip-tasks to build without it",
             );
+        }
+        ExecError::Spawn { source, .. } => {
+            failure = failure.with_hint(format!("install `{}` or put it on PATH", source.program));
         }
         _ => {}
     }
-    Failure::Exit(f.source.exit_code(), msg)
+    Failure::Exit(f.source.exit_code(), failure)
 }
 
 fn cwd() -> Result<PathBuf, Failure> {
     std::env::current_dir()
-        .map_err(|e| Failure::Env(format!("cannot read the current directory: {e}")))
+        .map_err(|e| Failure::env(format!("cannot read the current directory: {e}")))
 }
 
 /// Runs `support build`.
-pub fn run(args: BuildArgs) -> CmdResult {
+pub fn run(args: BuildArgs, layout: &EpicsLayout) -> CmdResult {
     let started = Instant::now();
     let folder = locate_module(&args.module, &cwd()?).map_err(|e| {
-        Failure::Env(format!(
-            "{e}\n\nhint: run in the ibek-support checkout, which has a folder per module"
-        ))
+        Failure::env_hint(
+            e.to_string(),
+            "run in the ibek-support checkout, which has a folder per module",
+        )
     })?;
     let file = load_install(&folder.join(format!("{}.install.yml", args.module)))?;
     if !file.warnings.is_empty() {
         printer::diagnostics(&file.warnings);
     }
-    let mut env = BuildEnv::detect(&args.epics_root, &folder);
+    let build_layout = EpicsLayout::new(&args.epics_root, layout.env().clone());
+    let mut env = BuildEnv::detect(&build_layout, &folder);
     env.skip_apt = args.skip_apt;
     env.skip_clean = args.skip_clean;
     let spec = resolve_install(&file, &env, args.version.as_deref())?;
@@ -180,11 +178,10 @@ pub fn run(args: BuildArgs) -> CmdResult {
         module: args.module.clone(),
         version: spec.version.clone(),
         inputs: hash_folder(&folder)
-            .map_err(|e| Failure::Env(format!("cannot read `{}`: {e}", folder.display())))?,
+            .map_err(|e| Failure::env(format!("cannot read `{}`: {e}", folder.display())))?,
     };
-    let previous = Stamp::read(&stamp_path);
-    let clone_present = spec.local_path.exists();
-    let up_to_date = clone_present && previous.as_ref() == Some(&stamp);
+    let freshness = stamp.freshness(Stamp::read(&stamp_path).as_ref(), spec.local_path.exists());
+    let up_to_date = freshness == Freshness::UpToDate;
 
     if args.dry_run {
         let mut out = String::new();
@@ -200,16 +197,20 @@ pub fn run(args: BuildArgs) -> CmdResult {
         }
         return Ok(());
     }
-    if let Some(prev) = previous.filter(|p| clone_present && p.version != spec.version) {
-        return Err(Failure::Env(format!(
-            "`{}` holds `{}` version {}, not {}\n\nhint: delete `{}` to clone {}, as ibek-support keeps an existing clone",
-            spec.local_path.display(),
-            args.module,
-            prev.version,
-            spec.version,
-            spec.local_path.display(),
-            spec.version
-        )));
+    if let Freshness::OtherVersion { held } = &freshness {
+        return Err(Failure::env_hint(
+            format!(
+                "`{}` holds `{}` version {held}, not {}",
+                spec.local_path.display(),
+                args.module,
+                spec.version,
+            ),
+            format!(
+                "delete `{}` to clone {}, as ibek-support keeps an existing clone",
+                spec.local_path.display(),
+                spec.version
+            ),
+        ));
     }
     if up_to_date && !args.force {
         printer::info(&format!(
@@ -240,7 +241,7 @@ pub fn run(args: BuildArgs) -> CmdResult {
     execute(&steps, &mut runner, &mut log, &options).map_err(|f| step_failure(&f))?;
     stamp
         .write(&stamp_path)
-        .map_err(|e| Failure::Env(format!("cannot write `{}`: {e}", stamp_path.display())))?;
+        .map_err(|e| Failure::env(format!("cannot write `{}`: {e}", stamp_path.display())))?;
     printer::info(&format!(
         "[{}] built {} in {}",
         args.module,
@@ -252,7 +253,7 @@ pub fn run(args: BuildArgs) -> CmdResult {
 
 /// Runs `support apt-install-runtime-packages`: installs the packages
 /// recorded by support builds, as ibek does.
-pub fn run_apt_install(args: AptInstallArgs) -> CmdResult {
+pub fn run_apt_install(args: AptInstallArgs, layout: &EpicsLayout) -> CmdResult {
     let env = BuildEnv::new(&args.epics_root, Path::new(""));
     let list = env.runtime_debs();
     if !list.exists() {
@@ -262,11 +263,11 @@ pub fn run_apt_install(args: AptInstallArgs) -> CmdResult {
         ));
         return Ok(());
     }
-    let recorded = fs_err::read_to_string(&list).map_err(|e| Failure::Env(e.to_string()))?;
+    let recorded = fs_err::read_to_string(&list).map_err(|e| Failure::env(e.to_string()))?;
     let commands = runtime_install_commands(
         &recorded,
-        &Apt::detect(),
-        Downloader::detect(),
+        &Apt::detect(layout.env()),
+        Downloader::detect(layout.env()),
         &std::env::temp_dir(),
         args.keep_apt_lists,
     );
@@ -294,17 +295,14 @@ pub fn run_apt_install(args: AptInstallArgs) -> CmdResult {
     for c in &commands {
         printer::info(&format!("+ {c}"));
         let out = runner.run(c).map_err(|e| {
-            Failure::Env(format!(
-                "{e}: {}\n\nhint: install it or put it on PATH",
-                e.source
-            ))
+            Failure::env_hint(format!("{e}: {}", e.source), "install it or put it on PATH")
         })?;
         if !out.success {
             let code = out
                 .code
                 .and_then(|c| u8::try_from(c).ok())
                 .filter(|c| *c != 0);
-            return Err(Failure::Exit(
+            return Err(Failure::exit(
                 code.unwrap_or(2),
                 format!("`{c}` failed with status {}", code.map_or(-1, i32::from)),
             ));

@@ -1,22 +1,15 @@
 //! `iocforge ioc validate`: every problem of an instance, compiler style.
 //!
-//! Validation is generation without writing: the instance files are read,
-//! merged as `runtime generate2` merges `ioc.yaml` and `runtime.yaml`,
-//! checked against the definitions with ibek's rules (types, required and
-//! unknown parameters, enum values, object references, unique ids), and
-//! every template is rendered (Jinja syntax, undefined names, counters,
-//! database args). All problems are reported, not only the first.
+//! The rules live in `runtime/validate.rs`; this file finds the definitions
+//! and prints the problems as text or JSON.
 
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
-use super::runtime::{epics_root, find_definitions};
 use super::{printer, CmdResult, Failure};
-use crate::diag::Diagnostics;
-use crate::runtime::generate::{
-    generate_parsed, load_definitions, load_yaml, GenerateOptions, ParsedInstance,
-};
+use crate::layout::EpicsLayout;
+use crate::model::discover::{find_definitions, SUPPORT_SUFFIX};
 
 /// Output format of `ioc validate`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -49,43 +42,19 @@ pub struct ValidateArgs {
 }
 
 /// Runs `ioc validate`.
-pub fn run(a: ValidateArgs) -> CmdResult {
+pub fn run(a: ValidateArgs, layout: &EpicsLayout) -> CmdResult {
     let mut definitions = a.definitions.clone();
     if definitions.is_empty() {
-        let defs_dir = epics_root().join("ibek-defs");
-        definitions = find_definitions(&defs_dir, "ibek.support.yaml");
+        let defs_dir = layout.ibek_defs();
+        definitions = find_definitions(&defs_dir, SUPPORT_SUFFIX);
         if definitions.is_empty() {
-            return Err(Failure::Env(format!(
+            return Err(Failure::env(format!(
                 "no definitions given and none found under `{}`; pass --definitions",
                 defs_dir.display()
             )));
         }
     }
-    let mut diags = match load_definitions(&definitions) {
-        Err(d) => d,
-        Ok(modules) => {
-            // each file is read once, for the checks and for the schema
-            let parsed: Vec<ParsedInstance> = a.instances.iter().map(|p| load_yaml(p)).collect();
-            let stem = a.instances[0]
-                .file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            let mut diags = match generate_parsed(
-                &parsed,
-                &stem,
-                &modules,
-                &GenerateOptions::from_env(false),
-            ) {
-                Ok(_) => Diagnostics::default(),
-                Err(d) => d,
-            };
-            schema_warnings(&parsed, &modules, &mut diags);
-            diags
-        }
-    };
-    diags
-        .0
-        .sort_by_key(|d| d.severity == crate::diag::Severity::Warning);
+    let diags = crate::runtime::validate::validate(layout, &a.instances, &definitions);
     match a.format {
         Format::Json => {
             let doc = serde_json::json!({
@@ -97,9 +66,9 @@ pub fn run(a: ValidateArgs) -> CmdResult {
                 serde_json::to_string_pretty(&doc).unwrap_or_default()
             ));
             if diags.only_io() {
-                Err(Failure::Exit(2, "cannot read the input".into()))
+                Err(Failure::exit(2, "cannot read the input"))
             } else if diags.has_errors() {
-                Err(Failure::Exit(
+                Err(Failure::exit(
                     1,
                     format!("{} problem(s) found", diags.0.len()),
                 ))
@@ -116,7 +85,7 @@ pub fn run(a: ValidateArgs) -> CmdResult {
                     .count();
                 printer::diagnostics(&diags);
                 let code = if diags.only_io() { 2 } else { 1 };
-                Err(Failure::Exit(
+                Err(Failure::exit(
                     code,
                     format!(
                         "{} is invalid: {n} problem{} found",
@@ -140,45 +109,6 @@ pub fn run(a: ValidateArgs) -> CmdResult {
                 ));
                 Ok(())
             }
-        }
-    }
-}
-
-/// What the editors' JSON schema rejects though ibek accepts it (warnings).
-///
-/// A file with errors gets none: the errors say more.
-fn schema_warnings(
-    instances: &[ParsedInstance],
-    modules: &[crate::model::support::SupportModule],
-    diags: &mut Diagnostics,
-) {
-    let Ok(schema) = crate::schema::ioc_schema(modules) else {
-        return;
-    };
-    let Ok(checker) = crate::schema::check::SchemaChecker::new(&schema.to_serde()) else {
-        return;
-    };
-    for (src, root) in instances.iter().flatten() {
-        let has_errors = diags.0.iter().any(|d| {
-            d.severity == crate::diag::Severity::Error
-                && d.source.as_ref().is_some_and(|s| s.path == src.path)
-        });
-        if has_errors {
-            continue;
-        }
-        for p in checker.check(root) {
-            diags.push(
-                crate::diag::Diagnostic::error(
-                    src,
-                    p.span,
-                    format!(
-                        "ibek accepts this, but the JSON schema that editors use rejects it: {}",
-                        p.message
-                    ),
-                )
-                .with_hint("write the value as the schema types it (e.g. 12, not \"12\" or true, for an int) so editors stop flagging it")
-                .warning(),
-            );
         }
     }
 }

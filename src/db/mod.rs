@@ -21,6 +21,8 @@ pub mod template;
 use std::collections::HashMap;
 use std::fmt;
 
+use crate::layout::Environment;
+
 /// How msi reads files and the environment.
 pub trait FileReader {
     /// The contents of `path`, or `None` when msi's `fopen` would fail.
@@ -33,9 +35,20 @@ pub trait FileReader {
     fn env(&self, name: &[u8]) -> Option<Vec<u8>>;
 }
 
-/// Reads from the file system and the process environment.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct DiskReader;
+/// Reads from the file system, and variables from the environment it holds
+/// (the caller's snapshot: the library never reads the process environment).
+#[derive(Debug, Default, Clone)]
+pub struct DiskReader {
+    /// The variables msi's `$(NAME)` in file names can use.
+    pub env: Environment,
+}
+
+impl DiskReader {
+    /// A reader whose template names see `env`.
+    pub fn new(env: Environment) -> Self {
+        DiskReader { env }
+    }
+}
 
 #[cfg(unix)]
 fn os_str(bytes: &[u8]) -> std::borrow::Cow<'_, std::ffi::OsStr> {
@@ -79,7 +92,9 @@ impl FileReader for DiskReader {
     }
 
     fn env(&self, name: &[u8]) -> Option<Vec<u8>> {
-        std::env::var_os(&*os_str(name)).map(os_bytes)
+        self.env
+            .get_os(&*os_str(name))
+            .map(|v| os_bytes(v.to_os_string()))
     }
 }
 
@@ -144,15 +159,15 @@ pub struct MsiOptions {
 }
 
 impl MsiOptions {
-    /// Appends `$EPICS_DB_INCLUDE_PATH` (when set) to the include path.
+    /// Appends `$EPICS_DB_INCLUDE_PATH` of `env` (when set) to the include path.
     ///
     /// msi itself ignores this variable (only the IOC's `dbLoadRecords` and
     /// `dbLoadTemplate` read it), so `iocforge msi` does too; callers that
     /// want IOC-like template lookup opt in here.
     #[must_use]
-    pub fn with_env_include_path(mut self) -> Self {
-        if let Ok(p) = std::env::var(crate::env::EPICS_DB_INCLUDE_PATH) {
-            self.include_path.push(p);
+    pub fn with_env_include_path(mut self, env: &Environment) -> Self {
+        if let Some(p) = env.get(crate::env::EPICS_DB_INCLUDE_PATH) {
+            self.include_path.push(p.to_string());
         }
         self
     }
@@ -291,13 +306,15 @@ fn undefined_summary(undefined: &[UndefinedMacro]) -> String {
 }
 
 /// Expands a substitution file's text as `msi -S NAME` would, reading
-/// templates from disk and file-name macros from the environment.
+/// templates from disk and file-name macros from `env`.
 pub fn expand_substitutions(
     subst_text: &str,
     subst_name: &str,
     opts: &MsiOptions,
+    env: &Environment,
 ) -> Result<Expansion, MsiError> {
-    expand_substitutions_with(subst_text.as_bytes(), subst_name, opts, &mut DiskReader)
+    let mut reader = DiskReader::new(env.clone());
+    expand_substitutions_with(subst_text.as_bytes(), subst_name, opts, &mut reader)
 }
 
 /// [`expand_substitutions`] with templates and environment from `reader`.
@@ -316,9 +333,13 @@ pub fn expand_substitutions_with(
 }
 
 /// Expands one template with `opts.macros`, as `msi -M... TEMPLATE` would,
-/// reading from disk.
-pub fn expand_template(template: &str, opts: &MsiOptions) -> Result<Expansion, MsiError> {
-    expand_template_with(template, opts, &mut DiskReader)
+/// reading from disk, file-name macros from `env`.
+pub fn expand_template(
+    template: &str,
+    opts: &MsiOptions,
+    env: &Environment,
+) -> Result<Expansion, MsiError> {
+    expand_template_with(template, opts, &mut DiskReader::new(env.clone()))
 }
 
 /// [`expand_template`] with files from `reader`.

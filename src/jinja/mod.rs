@@ -100,6 +100,8 @@ pub struct Globals {
     variables: Mutex<Arc<IndexMap<String, Value>>>,
     file_name: Mutex<Value>,
     ioc_name: Mutex<Value>,
+    // the environment `get_env` reads: given by the caller, never the process's
+    environment: Mutex<Arc<crate::layout::Environment>>,
 }
 
 impl Default for Globals {
@@ -109,6 +111,7 @@ impl Default for Globals {
             variables: Mutex::default(),
             file_name: Mutex::new(Value::from("")),
             ioc_name: Mutex::new(Value::from("")),
+            environment: Mutex::default(),
         }
     }
 }
@@ -247,7 +250,8 @@ impl Object for Globals {
             "get_env" => {
                 let key = arg(0, "key").ok_or_else(|| missing("key"))?;
                 let key = pyfmt::py_str(&key)?;
-                Ok(Value::from(std::env::var(key).unwrap_or_default()))
+                let env = Arc::clone(&lock(&self.environment));
+                Ok(Value::from(env.get(&key).unwrap_or_default()))
             }
             "set" => {
                 let key = pyfmt::py_str(&arg(0, "key").ok_or_else(|| missing("key"))?)?;
@@ -269,9 +273,9 @@ impl Object for Globals {
     }
 }
 
-/// The process environment as Jinja2's read-only `env` mapping.
-#[derive(Debug)]
-struct EnvMap;
+/// The caller's environment as Jinja2's read-only `env` mapping.
+#[derive(Debug, Default)]
+struct EnvMap(Arc<crate::layout::Environment>);
 
 impl Object for EnvMap {
     fn repr(self: &Arc<Self>) -> ObjectRepr {
@@ -279,11 +283,16 @@ impl Object for EnvMap {
     }
 
     fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
-        std::env::var(key.as_str()?).ok().map(Value::from)
+        self.0.get(key.as_str()?).map(Value::from)
     }
 
     fn enumerate(self: &Arc<Self>) -> Enumerator {
-        Enumerator::Values(std::env::vars().map(|(k, _)| Value::from(k)).collect())
+        Enumerator::Values(
+            self.0
+                .iter()
+                .filter_map(|(k, _)| k.to_str().map(Value::from))
+                .collect(),
+        )
     }
 }
 
@@ -433,12 +442,20 @@ impl Engine {
         });
         env.add_function("dict", py_dict);
         env.add_function("range", py_range);
-        env.add_global("env", Value::from_object(EnvMap));
+        env.add_global("env", Value::from_object(EnvMap::default()));
         Engine {
             env,
             compiled: HashMap::new(),
             globals: Arc::new(Globals::default()),
         }
+    }
+
+    /// The environment templates see (`env`, `_global.get_env`); empty until set.
+    pub fn set_environment(&mut self, environment: &crate::layout::Environment) {
+        let environment = Arc::new(environment.clone());
+        *lock(&self.globals.environment) = Arc::clone(&environment);
+        self.env
+            .add_global("env", Value::from_object(EnvMap(environment)));
     }
 
     /// The shared `_global` state.
@@ -712,6 +729,18 @@ mod tests {
             "{}",
             err.message
         );
+    }
+
+    #[test]
+    fn templates_see_the_given_environment_only() {
+        let mut e = Engine::new();
+        let t = "{{ _global.get_env('IOCFORGE_T') }}/{{ env.IOCFORGE_T }}";
+        assert!(e.render_str(t, &Scope::Empty).is_err(), "unset in env");
+        e.set_environment(&crate::layout::Environment::from_pairs([(
+            "IOCFORGE_T",
+            "x",
+        )]));
+        assert_eq!(e.render_str(t, &Scope::Empty).unwrap(), "x/x");
     }
 
     #[test]

@@ -13,6 +13,62 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
+use crate::db::{expand_substitutions, MsiError, MsiOptions};
+use crate::layout::EpicsLayout;
+
+/// Why the autosave request files could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum AutosaveError {
+    /// The request templates could not be linked into `$EPICS_ROOT/autosave`.
+    #[error("cannot link autosave request files: {0}")]
+    Link(#[source] std::io::Error),
+    /// A request substitution file did not expand.
+    #[error("cannot expand `{subst}`: {source}")]
+    Expand {
+        /// The substitution file, as it is named in the runtime folder.
+        subst: String,
+        /// msi's error.
+        source: MsiError,
+    },
+}
+
+/// ibek's `generate-autosave`, the one implementation of the step.
+///
+/// Links the request templates where ibek finds them (`$EPICS_ROOT/support`
+/// and `$EPICS_ROOT/ioc/config`, ibek's `GLOBALS`, whatever `$SUPPORT` and
+/// `$IOC` say) into `$EPICS_ROOT/autosave`, then returns, per suffix,
+/// `autosave_<suffix>.subst` and its expansion `autosave_<suffix>.req`
+/// (file names relative to `runtime_dir`, where they are written).
+pub fn request_files(
+    layout: &EpicsLayout,
+    subst: &str,
+    runtime_dir: &Path,
+) -> Result<Vec<(String, String)>, AutosaveError> {
+    let autosave_dir = layout.autosave();
+    link_req_files(&autosave_dir, &layout.ibek_support(), &layout.ibek_config())
+        .map_err(AutosaveError::Link)?;
+    let subs = autosave_substitutions(subst, &|req| autosave_dir.join(req).exists());
+    let opts = MsiOptions {
+        include_path: vec![autosave_dir.display().to_string()],
+        ..MsiOptions::default()
+    };
+    let mut files = Vec::new();
+    for (suffix, text) in subs {
+        let subst_name = format!("autosave_{suffix}.subst");
+        let subst_path = runtime_dir.join(&subst_name).display().to_string();
+        let exp =
+            expand_substitutions(&text, &subst_path, &opts, layout.env()).map_err(|source| {
+                AutosaveError::Expand {
+                    subst: subst_path.clone(),
+                    source,
+                }
+            })?;
+        files.push((subst_name, text));
+        files.push((format!("autosave_{suffix}.req"), exp.text));
+    }
+    Ok(files)
+}
+
 /// ibek's pattern for one `file` block of a substitution file: the template
 /// name, and the block from its opening brace to the brace that closes it.
 static ENTRY: LazyLock<Regex> = LazyLock::new(|| {

@@ -10,6 +10,22 @@ use std::path::{Path, PathBuf};
 
 use crate::db::{expand_substitutions, Expansion, MsiError, MsiOptions};
 use crate::diag::Diagnostic;
+use crate::layout::{Environment, EpicsLayout};
+
+/// The step: `ioc.subst` of `output_dir` → `ioc.db`, templates searched in
+/// `config_dir`, `$SUPPORT/*/db` and `output_dir` ([`include_path`]), file
+/// name macros from the layout's environment.
+pub fn expand_ioc_db(
+    layout: &EpicsLayout,
+    config_dir: &Path,
+    output_dir: &Path,
+    subst_text: &str,
+    strict: bool,
+) -> Result<Expansion, Diagnostic> {
+    let dirs = include_path(config_dir, layout.support(), output_dir);
+    let name = output_dir.join("ioc.subst").display().to_string();
+    expand_db(subst_text, &name, &dirs, strict, layout.env())
+}
 
 /// The template search path for an IOC's database.
 pub fn include_path(config_dir: &Path, support_dir: &Path, runtime_dir: &Path) -> Vec<PathBuf> {
@@ -40,6 +56,7 @@ pub fn expand_db(
     subst_name: &str,
     dirs: &[PathBuf],
     strict: bool,
+    env: &Environment,
 ) -> Result<Expansion, Diagnostic> {
     let opts = MsiOptions {
         include_path: dirs.iter().map(|d| d.display().to_string()).collect(),
@@ -54,7 +71,7 @@ pub fn expand_db(
                 .join(", ")
         )
     };
-    match expand_substitutions(subst_text, subst_name, &opts) {
+    match expand_substitutions(subst_text, subst_name, &opts, env) {
         Ok(exp) if strict && !exp.undefined.is_empty() => {
             let first = &exp.undefined[0];
             let mut d = Diagnostic::plain(None, format!("cannot expand the database: {first}"))

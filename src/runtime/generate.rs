@@ -14,6 +14,7 @@ use indexmap::IndexMap;
 
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::jinja::Scope;
+use crate::layout::{Environment, EpicsLayout};
 use crate::model::instance::read_instance;
 use crate::model::support::{read_support, Database, SupportModule};
 use crate::output::OutputSet;
@@ -32,15 +33,18 @@ pub struct GenerateOptions {
     pub ioc_dir: String,
     /// Where `st.cmd` loads `ioc.db` from (ibek uses `$RUNTIME_DIR`).
     pub runtime_dir: String,
+    /// What templates read with `_global.get_env` and `env`.
+    pub env: Environment,
 }
 
 impl GenerateOptions {
-    /// Options from the environment, as ibek reads it.
-    pub fn from_env(pvi: bool) -> Self {
+    /// Options of a layout, as ibek reads `$IOC` and `$RUNTIME_DIR` (empty when unset).
+    pub fn new(layout: &EpicsLayout, pvi: bool) -> Self {
         GenerateOptions {
             pvi,
-            ioc_dir: std::env::var(crate::env::IOC).unwrap_or_default(),
-            runtime_dir: std::env::var(crate::env::RUNTIME_DIR).unwrap_or_default(),
+            ioc_dir: layout.ioc_var().to_string(),
+            runtime_dir: layout.runtime_var().to_string(),
+            env: layout.env().clone(),
         }
     }
 }
@@ -78,19 +82,46 @@ pub fn load_definitions(paths: &[PathBuf]) -> Result<Vec<SupportModule>, Diagnos
     Ok(modules)
 }
 
+/// The instance files of a config folder: `ioc.yaml` then `runtime.yaml`, where they exist.
+pub fn config_instances(folder: &Path) -> Vec<PathBuf> {
+    ["ioc.yaml", "runtime.yaml"]
+        .iter()
+        .map(|name| folder.join(name))
+        .filter(|p| p.exists())
+        .collect()
+}
+
+/// The step: reads `definitions` and generates from `instances` with the
+/// layout's `$IOC`, `$RUNTIME_DIR` and environment.
+pub fn generate_ioc(
+    layout: &EpicsLayout,
+    instances: &[PathBuf],
+    definitions: &[PathBuf],
+    pvi: bool,
+) -> Result<Generated, Diagnostics> {
+    let modules = load_definitions(definitions)?;
+    generate(instances, &modules, &GenerateOptions::new(layout, pvi))
+}
+
 /// Runs the whole generation over already loaded definitions.
 pub fn generate(
     instances: &[PathBuf],
     modules: &[SupportModule],
     opts: &GenerateOptions,
 ) -> Result<Generated, Diagnostics> {
-    let parsed: Vec<ParsedInstance> = instances.iter().map(|p| load_yaml(p)).collect();
+    let (parsed, stem) = read_instances(instances);
+    generate_parsed(&parsed, &stem, modules, opts)
+}
+
+/// Reads every instance file, and the stem of the first (ibek's `ioc_yaml_file_name`).
+pub fn read_instances(instances: &[PathBuf]) -> (Vec<ParsedInstance>, String) {
+    let parsed = instances.iter().map(|p| load_yaml(p)).collect();
     let stem = instances
         .first()
         .and_then(|p| p.file_stem())
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
-    generate_parsed(&parsed, &stem, modules, opts)
+    (parsed, stem)
 }
 
 /// An instance file as read: its text and YAML tree, or why it could not be read.
@@ -105,6 +136,7 @@ pub fn generate_parsed(
 ) -> Result<Generated, Diagnostics> {
     let registry = Registry::new(modules);
     let mut resolver = Resolver::new(&registry);
+    resolver.engine.set_environment(&opts.env);
     let mut diags = Diagnostics::default();
     resolver.engine.globals().set_file_name(stem);
     let mut entities = Vec::new();

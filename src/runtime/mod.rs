@@ -6,4 +6,5 @@ pub mod generate;
 pub mod place;
 pub mod release_shell;
 pub mod start;
+pub mod validate;
 pub mod wait;

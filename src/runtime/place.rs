@@ -9,6 +9,23 @@
 use std::io;
 use std::path::Path;
 
+use crate::layout::EpicsLayout;
+
+/// The start step: the support modules' protocol files
+/// (`$SUPPORT/configure/protocol`) into `runtime/protocol`, then the config
+/// folder's own files with [`place_files`]. Returns the count.
+pub fn place_start_files(layout: &EpicsLayout, config_dir: &Path) -> io::Result<usize> {
+    let protocols = layout.support_protocols();
+    let mut n = 0;
+    if protocols.is_dir() {
+        n += replace_dir(&protocols, &layout.runtime().join("protocol"))?;
+    }
+    if config_dir.is_dir() {
+        n += place_files(config_dir, layout.runtime())?;
+    }
+    Ok(n)
+}
+
 /// Copies a directory tree, replacing `to`.
 pub fn replace_dir(from: &Path, to: &Path) -> io::Result<usize> {
     if to.exists() {

@@ -8,6 +8,32 @@
 
 use std::collections::HashMap;
 
+use crate::diag::Diagnostic;
+use crate::layout::EpicsLayout;
+
+/// The start step: reads `$SUPPORT/configure/RELEASE.shell` (when there is
+/// one) into the layout's environment, where msi and the IOC find the
+/// support module paths. Returns how many variables were set.
+pub fn load_into(layout: &mut EpicsLayout) -> Result<Option<usize>, Diagnostic> {
+    let release = layout.release_shell();
+    if !release.is_file() {
+        return Ok(None);
+    }
+    let text = fs_err::read_to_string(&release)
+        .map_err(|e| Diagnostic::plain(None, format!("cannot read RELEASE.shell: {e}")).io())?;
+    let env = layout.env().clone();
+    let vars = parse(&text, &|n| env.get(n).map(str::to_string)).map_err(|e| {
+        Diagnostic::plain(
+            None,
+            format!("{}:{}: {}", release.display(), e.line, e.message),
+        )
+    })?;
+    for (k, v) in &vars {
+        layout.env_mut().set(k, v);
+    }
+    Ok(Some(vars.len()))
+}
+
 /// A problem on one line of the file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ShellLineError {

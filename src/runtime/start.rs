@@ -13,23 +13,18 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::diag::{Diagnostic, Diagnostics};
+use crate::layout::{Environment, EpicsLayout};
+use crate::model::discover::runtime_definitions;
 use crate::output::{write_folder, OutputSet};
-use crate::runtime::generate::{generate, load_definitions, GenerateOptions};
+use crate::runtime::generate::{config_instances, generate_ioc};
 use crate::runtime::{autosave, dbexpand, place, release_shell, wait};
 
 /// Everything `runtime start` needs to know, resolved from flags and environment.
 #[derive(Debug, Clone)]
 pub struct StartSettings {
-    /// `$EPICS_ROOT`.
-    pub epics_root: PathBuf,
-    /// `$IOC`: the generic IOC folder (the IOC runs from here).
-    pub ioc_dir: PathBuf,
-    /// `$IOC/config`: the instance's config folder.
-    pub config_dir: PathBuf,
-    /// `$RUNTIME_DIR`: where the boot files are written.
-    pub runtime_dir: PathBuf,
-    /// `$SUPPORT`: the support modules.
-    pub support_dir: PathBuf,
+    /// The `/epics` tree: `$IOC` (the IOC runs there, its `config` folder is
+    /// the instance), `$RUNTIME_DIR` (the boot files), `$SUPPORT`.
+    pub layout: EpicsLayout,
     /// The IOC command, without the st.cmd argument.
     pub ioc_command: Vec<String>,
     /// How long to pause after a failure before exiting.
@@ -58,8 +53,25 @@ pub enum StartOutcome {
         argv: Vec<OsString>,
         /// Working directory.
         cwd: PathBuf,
+        /// Its whole environment: the caller's, with `RELEASE.shell`'s
+        /// variables, `$IOC` and `$RUNTIME_DIR`, as start.sh exports them.
+        env: Environment,
     },
 }
+
+/// The steps of `runtime start`, in order; each logs one line.
+pub const STEPS: [&str; 10] = [
+    "release-shell",
+    "start.sh",
+    "copy",
+    "generate",
+    "expand-db",
+    "autosave",
+    "write",
+    "place-files",
+    "do-wait",
+    "exec",
+];
 
 fn fail(step: &'static str, d: Diagnostic) -> StepFailure {
     StepFailure {
@@ -72,62 +84,204 @@ fn io_fail(step: &'static str, what: &str, e: &std::io::Error) -> StepFailure {
     fail(step, Diagnostic::plain(None, format!("{what}: {e}")).io())
 }
 
-/// Runs the steps; `log` gets one line per step. Ends with what to exec.
+fn joined<T: std::fmt::Display>(items: impl IntoIterator<Item = T>, sep: &str) -> String {
+    items
+        .into_iter()
+        .map(|i| i.to_string())
+        .collect::<Vec<_>>()
+        .join(sep)
+}
+
+/// Runs the steps in order; `log` gets one line per step. Ends with what to exec.
 pub fn run_steps(
     s: &StartSettings,
     log: &mut dyn FnMut(&str, &str, Duration),
 ) -> Result<StartOutcome, StepFailure> {
-    // 1. support module paths into the environment, for msi and the IOC
-    let t = Instant::now();
-    let release = s.support_dir.join("configure/RELEASE.shell");
-    if release.is_file() {
-        let text = fs_err::read_to_string(&release)
-            .map_err(|e| io_fail("release-shell", "cannot read RELEASE.shell", &e))?;
-        let vars = release_shell::parse(&text, &|n| std::env::var(n).ok()).map_err(|e| {
-            fail(
-                "release-shell",
-                Diagnostic::plain(
-                    None,
-                    format!("{}:{}: {}", release.display(), e.line, e.message),
-                ),
-            )
-        })?;
-        for (k, v) in &vars {
-            std::env::set_var(k, v);
+    let mut run = Run {
+        // start.sh exports IOC and RUNTIME_DIR before ibek reads them
+        layout: s.layout.exported(),
+        config: s.layout.config(),
+        files: OutputSet::default(),
+        generated: false,
+        log,
+    };
+    run.step("release-shell", Run::release_shell)?;
+    if let Some(custom) = run.custom_start_script() {
+        return Ok(custom);
+    }
+    run.step("copy", Run::copy)?;
+    if run.config.join("ioc.yaml").is_file() {
+        run.step("generate", |r| r.generate(s.pvi))?;
+    }
+    if let Some(subst) = run.files.get("ioc.subst").map(str::to_string) {
+        run.step("expand-db", |r| r.expand_db(&subst))?;
+        if run.generated {
+            run.step("autosave", |r| r.autosave(&subst))?;
         }
-        log(
-            "release-shell",
-            &format!("{} variables from {}", vars.len(), release.display()),
-            t.elapsed(),
-        );
-    } else {
-        log(
-            "release-shell",
-            &format!("no {}", release.display()),
-            t.elapsed(),
-        );
+    }
+    run.step("write", Run::write)?;
+    run.step("place-files", Run::place_files)?;
+    run.step("do-wait", |r| r.do_wait(s.do_wait))?;
+    let argv = ioc_argv(&run.layout, &s.ioc_command).map_err(|d| fail("exec", d))?;
+    Ok(StartOutcome::Exec {
+        argv,
+        cwd: run.layout.ioc().to_path_buf(),
+        env: run.layout.env().clone(),
+    })
+}
+
+/// The state the steps share: the layout (its environment grows with
+/// `RELEASE.shell`) and the files for the runtime folder.
+struct Run<'a> {
+    layout: EpicsLayout,
+    config: PathBuf,
+    files: OutputSet,
+    generated: bool,
+    log: &'a mut dyn FnMut(&str, &str, Duration),
+}
+
+type StepResult = Result<String, StepFailure>;
+
+impl Run<'_> {
+    /// Runs one step and logs its detail line and duration.
+    fn step(
+        &mut self,
+        name: &str,
+        f: impl FnOnce(&mut Self) -> StepResult,
+    ) -> Result<(), StepFailure> {
+        let t = Instant::now();
+        let detail = f(self)?;
+        (self.log)(name, &detail, t.elapsed());
+        Ok(())
     }
 
-    // 2. a custom start script takes over completely
-    let custom = s.config_dir.join("start.sh");
-    if custom.is_file() {
-        log(
-            "start.sh",
-            &format!("handing over to {}", custom.display()),
-            Duration::ZERO,
-        );
-        return Ok(StartOutcome::Exec {
+    fn release_shell(&mut self) -> StepResult {
+        let file = self.layout.release_shell();
+        match release_shell::load_into(&mut self.layout) {
+            Ok(Some(n)) => Ok(format!("{n} variables from {}", file.display())),
+            Ok(None) => Ok(format!("no {}", file.display())),
+            Err(d) => Err(fail("release-shell", d)),
+        }
+    }
+
+    /// A custom `config/start.sh` takes over completely.
+    fn custom_start_script(&mut self) -> Option<StartOutcome> {
+        let custom = self.config.join("start.sh");
+        if !custom.is_file() {
+            return None;
+        }
+        let detail = format!("handing over to {}", custom.display());
+        (self.log)("start.sh", &detail, Duration::ZERO);
+        Some(StartOutcome::Exec {
             argv: vec!["bash".into(), custom.into_os_string()],
-            cwd: s.ioc_dir.clone(),
-        });
+            cwd: self.layout.ioc().to_path_buf(),
+            env: self.layout.env().clone(),
+        })
     }
 
-    // 3. hand-written boot files
-    let t = Instant::now();
+    fn copy(&mut self) -> StepResult {
+        let (files, copied) = copy_boot_files(&self.config)?;
+        self.files = files;
+        Ok(if copied.is_empty() {
+            "no hand-written files".to_string()
+        } else {
+            copied.join(", ")
+        })
+    }
+
+    /// Generating replaces the runtime folder's boot files, as ibek does.
+    fn generate(&mut self, pvi: bool) -> StepResult {
+        let instances = config_instances(&self.config);
+        let defs = runtime_definitions(&self.layout, Some(&self.config));
+        let g = generate_ioc(&self.layout, &instances, &defs, pvi).map_err(|d| StepFailure {
+            step: "generate",
+            diags: d,
+        })?;
+        self.files = g.files;
+        self.generated = true;
+        Ok(format!(
+            "{} from {} ({} definition files)",
+            joined(self.files.0.keys().map(|k| k.display()), ", "),
+            joined(instances.iter().map(|p| p.display()), " + "),
+            defs.len()
+        ))
+    }
+
+    fn expand_db(&mut self, subst: &str) -> StepResult {
+        let exp = dbexpand::expand_ioc_db(
+            &self.layout,
+            &self.config,
+            self.layout.runtime(),
+            subst,
+            true,
+        )
+        .map_err(|d| fail("expand-db", d))?;
+        let lines = exp.text.lines().count();
+        self.files.insert("ioc.db", exp.text);
+        Ok(format!("ioc.db, {lines} lines"))
+    }
+
+    fn autosave(&mut self, subst: &str) -> StepResult {
+        let made = autosave::request_files(&self.layout, subst, self.layout.runtime())
+            .map_err(|e| fail("autosave", autosave_diagnostic(&e)))?;
+        let mut names = Vec::new();
+        for (name, text) in made {
+            if name.ends_with(".req") {
+                names.push(name.clone());
+            }
+            self.files.insert(name, text);
+        }
+        Ok(if names.is_empty() {
+            "no request templates".to_string()
+        } else {
+            names.join(", ")
+        })
+    }
+
+    fn write(&mut self) -> StepResult {
+        let runtime = self.layout.runtime();
+        write_folder(runtime, &self.files)
+            .map_err(|e| io_fail("write", &format!("cannot write {}", runtime.display()), &e))?;
+        Ok(format!(
+            "{} files in {}",
+            self.files.0.len(),
+            runtime.display()
+        ))
+    }
+
+    fn place_files(&mut self) -> StepResult {
+        let n = place::place_start_files(&self.layout, &self.config)
+            .map_err(|e| io_fail("place-files", "cannot place files", &e))?;
+        Ok(format!("{n} files"))
+    }
+
+    fn do_wait(&mut self, enabled: bool) -> StepResult {
+        if !enabled {
+            return Ok("disabled (IBEK_DO_WAIT_DISABLE)".to_string());
+        }
+        let mut lines = Vec::new();
+        let list = self.layout.runtime().join("wait_list.yaml");
+        match wait::do_wait(&list, Path::new(wait::DONE_FILE), &mut |l| lines.push(l)) {
+            Ok(Some(n)) => Ok(format!("{n} devices answered")),
+            Ok(None) => Ok("no wait_list.yaml".to_string()),
+            Err(e) => {
+                let d = lines.into_iter().fold(
+                    Diagnostic::plain(None, e.to_string()),
+                    Diagnostic::with_note,
+                );
+                Err(fail("do-wait", d))
+            }
+        }
+    }
+}
+
+/// The start step for hand-written boot files: `ioc.db`, `ioc.subst` and
+/// `st.cmd` of the config folder, and the names of those found.
+pub fn copy_boot_files(config: &Path) -> Result<(OutputSet, Vec<&'static str>), StepFailure> {
     let mut files = OutputSet::default();
     let mut copied = Vec::new();
     for name in ["ioc.db", "ioc.subst", "st.cmd"] {
-        let p = s.config_dir.join(name);
+        let p = config.join(name);
         if p.is_file() {
             let text = fs_err::read_to_string(&p)
                 .map_err(|e| io_fail("copy", "cannot read a config file", &e))?;
@@ -135,221 +289,48 @@ pub fn run_steps(
             copied.push(name);
         }
     }
-    log(
-        "copy",
-        &if copied.is_empty() {
-            "no hand-written files".to_string()
-        } else {
-            copied.join(", ")
-        },
-        t.elapsed(),
-    );
-
-    // 4. generate from ioc.yaml (+ runtime.yaml); this replaces the runtime folder as ibek does
-    let ioc_yaml = s.config_dir.join("ioc.yaml");
-    let generated = ioc_yaml.is_file();
-    if generated {
-        let t = Instant::now();
-        let mut instances = vec![ioc_yaml];
-        let runtime_yaml = s.config_dir.join("runtime.yaml");
-        if runtime_yaml.is_file() {
-            instances.push(runtime_yaml);
-        }
-        let mut defs = crate::cli::runtime::find_definitions(
-            &s.epics_root.join("ibek-defs"),
-            "ibek.support.yaml",
-        );
-        defs.extend(crate::cli::runtime::find_definitions(
-            &s.config_dir,
-            ".ibek.support.yaml",
-        ));
-        let modules = load_definitions(&defs).map_err(|d| StepFailure {
-            step: "generate",
-            diags: d,
-        })?;
-        let opts = GenerateOptions {
-            pvi: s.pvi,
-            ioc_dir: s.ioc_dir.display().to_string(),
-            runtime_dir: s.runtime_dir.display().to_string(),
-        };
-        let g = generate(&instances, &modules, &opts).map_err(|d| StepFailure {
-            step: "generate",
-            diags: d,
-        })?;
-        files = g.files;
-        log(
-            "generate",
-            &format!(
-                "{} from {} ({} definition files)",
-                files
-                    .0
-                    .keys()
-                    .map(|k| k.display().to_string())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                instances
-                    .iter()
-                    .map(|p| p.display().to_string())
-                    .collect::<Vec<_>>()
-                    .join(" + "),
-                defs.len()
-            ),
-            t.elapsed(),
-        );
-    }
-
-    // 5. ioc.db from ioc.subst
-    if let Some(subst) = files.get("ioc.subst").map(str::to_string) {
-        let t = Instant::now();
-        let dirs = dbexpand::include_path(&s.config_dir, &s.support_dir, &s.runtime_dir);
-        let name = s.runtime_dir.join("ioc.subst").display().to_string();
-        let exp =
-            dbexpand::expand_db(&subst, &name, &dirs, true).map_err(|d| fail("expand-db", d))?;
-        let lines = exp.text.lines().count();
-        files.insert("ioc.db", exp.text);
-        log("expand-db", &format!("ioc.db, {lines} lines"), t.elapsed());
-
-        // 6. autosave request files
-        if generated {
-            let t = Instant::now();
-            let autosave_dir = s.epics_root.join("autosave");
-            autosave::link_req_files(&autosave_dir, &s.support_dir, &s.config_dir)
-                .map_err(|e| io_fail("autosave", "cannot link autosave request files", &e))?;
-            let subs =
-                autosave::autosave_substitutions(&subst, &|req| autosave_dir.join(req).exists());
-            let opts = crate::db::MsiOptions {
-                include_path: vec![autosave_dir.display().to_string()],
-                ..Default::default()
-            };
-            let mut made = Vec::new();
-            for (suffix, text) in subs {
-                let subst_name = format!("autosave_{suffix}.subst");
-                let exp = crate::db::expand_substitutions(
-                    &text,
-                    &s.runtime_dir.join(&subst_name).display().to_string(),
-                    &opts,
-                )
-                .map_err(|e| {
-                    fail(
-                        "autosave",
-                        Diagnostic::plain(None, format!("cannot expand {subst_name}: {e}")),
-                    )
-                })?;
-                files.insert(subst_name, text);
-                files.insert(format!("autosave_{suffix}.req"), exp.text);
-                made.push(format!("autosave_{suffix}.req"));
-            }
-            log(
-                "autosave",
-                &if made.is_empty() {
-                    "no request templates".to_string()
-                } else {
-                    made.join(", ")
-                },
-                t.elapsed(),
-            );
-        }
-    }
-
-    let t = Instant::now();
-    write_folder(&s.runtime_dir, &files).map_err(|e| {
-        io_fail(
-            "write",
-            &format!("cannot write {}", s.runtime_dir.display()),
-            &e,
-        )
-    })?;
-    log(
-        "write",
-        &format!("{} files in {}", files.0.len(), s.runtime_dir.display()),
-        t.elapsed(),
-    );
-
-    // 7. protocol files of support modules, then the config folder's own files
-    let t = Instant::now();
-    let protocols = s.support_dir.join("configure/protocol");
-    let mut n = 0;
-    if protocols.is_dir() {
-        n += place::replace_dir(&protocols, &s.runtime_dir.join("protocol"))
-            .map_err(|e| io_fail("place-files", "cannot copy protocol files", &e))?;
-    }
-    if s.config_dir.is_dir() {
-        n += place::place_files(&s.config_dir, &s.runtime_dir)
-            .map_err(|e| io_fail("place-files", "cannot place config files", &e))?;
-    }
-    log("place-files", &format!("{n} files"), t.elapsed());
-
-    // 8. devices
-    let t = Instant::now();
-    let list = s.runtime_dir.join("wait_list.yaml");
-    if !s.do_wait {
-        log("do-wait", "disabled (IBEK_DO_WAIT_DISABLE)", t.elapsed());
-    } else if list.is_file() {
-        let entries = wait::read_wait_list(&list)
-            .map_err(|e| fail("do-wait", Diagnostic::plain(None, e.to_string())))?;
-        let mut lines = Vec::new();
-        wait::wait_all(&entries, &mut |l| lines.push(l)).map_err(|e| {
-            let mut d = Diagnostic::plain(None, e.to_string());
-            for l in &lines {
-                d = d.with_note(l.clone());
-            }
-            fail("do-wait", d)
-        })?;
-        let _ = fs_err::write(wait::DONE_FILE, "");
-        log(
-            "do-wait",
-            &format!("{} devices answered", entries.len()),
-            t.elapsed(),
-        );
-    } else {
-        let _ = fs_err::write(wait::DONE_FILE, "");
-        log("do-wait", "no wait_list.yaml", t.elapsed());
-    }
-
-    // 9. the IOC
-    let st_cmd = s.runtime_dir.join("st.cmd");
-    if !st_cmd.is_file() {
-        return Err(fail(
-            "exec",
-            Diagnostic::plain(
-                None,
-                format!(
-                    "no boot script: {} was not generated or copied",
-                    st_cmd.display()
-                ),
-            )
-            .with_hint(
-                "mount an instance config folder holding ioc.yaml (or st.cmd) at $IOC/config",
-            ),
-        ));
-    }
-    let Some(program) = s.ioc_command.first() else {
-        return Err(fail(
-            "exec",
-            Diagnostic::plain(None, "the IOC command is empty"),
-        ));
-    };
-    if !program.contains('/') && which(program).is_none()
-        || program.contains('/') && !Path::new(program).is_file()
-    {
-        return Err(fail(
-            "exec",
-            Diagnostic::plain(None, format!("IOC binary `{program}` not found"))
-                .with_hint("build the generic IOC (`iocforge ioc build`), or set IOCFORGE_IOC_COMMAND / --ioc-command"),
-        ));
-    }
-    let mut argv: Vec<OsString> = s.ioc_command.iter().map(OsString::from).collect();
-    argv.push(st_cmd.into_os_string());
-    Ok(StartOutcome::Exec {
-        argv,
-        cwd: s.ioc_dir.clone(),
-    })
+    Ok((files, copied))
 }
 
-fn which(program: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|d| d.join(program))
-            .find(|p| p.is_file())
-    })
+/// An autosave failure as a diagnostic (a link failure is an I/O problem).
+pub fn autosave_diagnostic(e: &autosave::AutosaveError) -> Diagnostic {
+    let d = Diagnostic::plain(None, e.to_string());
+    match e {
+        autosave::AutosaveError::Link(_) => d.io(),
+        autosave::AutosaveError::Expand { .. } => d,
+    }
+}
+
+/// The command line that boots the IOC: `command` and `$RUNTIME_DIR/st.cmd`,
+/// once both are known to exist (the program found on the layout's `PATH`).
+pub fn ioc_argv(layout: &EpicsLayout, command: &[String]) -> Result<Vec<OsString>, Diagnostic> {
+    let st_cmd = layout.runtime().join("st.cmd");
+    if !st_cmd.is_file() {
+        return Err(Diagnostic::plain(
+            None,
+            format!(
+                "no boot script: {} was not generated or copied",
+                st_cmd.display()
+            ),
+        )
+        .with_hint("mount an instance config folder holding ioc.yaml (or st.cmd) at $IOC/config"));
+    }
+    let Some(program) = command.first() else {
+        return Err(Diagnostic::plain(None, "the IOC command is empty"));
+    };
+    let found = if program.contains('/') {
+        Path::new(program).is_file()
+    } else {
+        layout.env().find_program(program).is_some()
+    };
+    if !found {
+        return Err(
+            Diagnostic::plain(None, format!("IOC binary `{program}` not found")).with_hint(
+                "build the generic IOC (`iocforge ioc build`), or set IOCFORGE_IOC_COMMAND / --ioc-command",
+            ),
+        );
+    }
+    let mut argv: Vec<OsString> = command.iter().map(OsString::from).collect();
+    argv.push(st_cmd.into_os_string());
+    Ok(argv)
 }

@@ -50,6 +50,14 @@ pub enum WaitError {
         /// The timeout that passed.
         timeout: u64,
     },
+    /// The marker file could not be written.
+    #[error("cannot write `{path}`: {reason}")]
+    Marker {
+        /// The marker file.
+        path: String,
+        /// Why.
+        reason: String,
+    },
     /// A device failed in a way that waiting will not fix.
     #[error("error connecting to {device} at {address}: {reason}")]
     Fatal {
@@ -201,6 +209,32 @@ pub fn wait_all(entries: &[WaitEntry], log: &mut dyn FnMut(String)) -> Result<()
         }
     }
     Ok(())
+}
+
+/// ibek's `do-wait`, the one implementation of the step: removes the
+/// marker `done`, waits for every device of `list` when that file exists,
+/// then writes the marker. Returns how many entries the list had (`None`
+/// without a list).
+pub fn do_wait(
+    list: &Path,
+    done: &Path,
+    log: &mut dyn FnMut(String),
+) -> Result<Option<usize>, WaitError> {
+    if done.exists() {
+        let _ = fs_err::remove_file(done);
+    }
+    let count = if list.is_file() {
+        let entries = read_wait_list(list)?;
+        wait_all(&entries, log)?;
+        Some(entries.len())
+    } else {
+        None
+    };
+    fs_err::write(done, "").map_err(|e| WaitError::Marker {
+        path: done.display().to_string(),
+        reason: e.to_string(),
+    })?;
+    Ok(count)
 }
 
 #[cfg(test)]

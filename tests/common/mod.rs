@@ -9,6 +9,7 @@ pub fn root() -> PathBuf {
 }
 
 /// Where `.ci/setup` installs the reference tools (ibek, EPICS binaries).
+#[allow(clippy::disallowed_methods)] // the test harness's own setting
 pub fn tools() -> PathBuf {
     std::env::var_os("IOCFORGE_TOOLS").map_or_else(|| root().join(".tools"), PathBuf::from)
 }
@@ -48,6 +49,7 @@ pub fn epics_root() -> PathBuf {
 
 /// The shared conformance corpus: `$IOCFORGE_SHARED`, else `../shared` beside
 /// the repository, else `/work/shared` (where the workplace mounts it).
+#[allow(clippy::disallowed_methods)] // the test harness's own setting
 pub fn shared() -> PathBuf {
     let candidates = [
         std::env::var_os("IOCFORGE_SHARED").map(PathBuf::from),

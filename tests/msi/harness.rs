@@ -227,7 +227,7 @@ pub struct DirReader {
 impl FileReader for DirReader {
     fn read(&mut self, path: &[u8]) -> Option<Vec<u8>> {
         let p = Path::new(std::str::from_utf8(path).ok()?);
-        iocforge::db::DiskReader.read(self.dir.join(p).to_str()?.as_bytes())
+        iocforge::db::DiskReader::default().read(self.dir.join(p).to_str()?.as_bytes())
     }
 
     fn read_stdin(&mut self) -> Vec<u8> {
