@@ -162,6 +162,7 @@ fn libraries() -> &'static Path {
         write(&my.join("misrouted/x.ibek.support.yaml"), "module: x\nentity_models: []\n");
         write(&my.join("good/a.txt"), "a\n");
         write(&my.join("good/sub/b.txt"), "b\n");
+        write(&my.join("zgood/z.txt"), "z\n");
         commit_tag(&my, "0.1");
 
         let local = root.join("locallib/simple");
@@ -1311,4 +1312,25 @@ fn schema_base_json_round_trips_like_python() {
     assert_eq!(out[1].code, 0, "{}", out[1].stderr);
     let schema = fs_err::read_to_string(c.iocforge_dest().join("ioc.schema.json")).unwrap();
     assert!(schema.contains("\"g\": 1e-07"), "{schema}");
+}
+
+#[test]
+fn failed_update_of_a_later_pattern_undoes_the_earlier_ones() {
+    // ibek rewrites lakeshore340's files at 2.0.0, then fails on zgood (no
+    // 2.0.0 tag) and leaves them beside a lock that still pins 1.0.0
+    let c = Case::new(false);
+    c.run(&[
+        "pattern",
+        "add",
+        "ibek-runtime-streamdevice:lakeshore340@1.0.0",
+        "DEST",
+    ]);
+    c.run(&["pattern", "add", "mylib:zgood@0.1", "DEST"]);
+    let before = tree(c.iocforge_dest());
+    let out = iocforge_in(&c, &["pattern", "update", "DEST", "-v", "2.0.0"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stderr.contains("zgood"), "{}", out.stderr);
+    assert_eq!(tree(c.iocforge_dest()), before);
+    let out = iocforge_in(&c, &["pattern", "check", "DEST"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
 }
