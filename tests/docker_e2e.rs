@@ -235,6 +235,14 @@ fn ioc_context(iocforge_bin: &Path) -> tempfile::TempDir {
 /// Removes the container when the test ends, however it ends.
 struct Container(String);
 
+impl Container {
+    /// The container's log so far, stdout then stderr.
+    fn logs(&self) -> String {
+        let l = docker(&["logs", &self.0]);
+        format!("{}{}", text(&l.stdout), text(&l.stderr))
+    }
+}
+
 impl Drop for Container {
     fn drop(&mut self) {
         let _ = docker(&["rm", "-f", &self.0]);
@@ -261,18 +269,10 @@ fn image_size(image: &str) -> u64 {
     text(&out.stdout).trim().parse().unwrap()
 }
 
-#[test]
-fn generic_ioc_image_builds_and_serves_its_pvs() {
-    require_docker();
-    let started = Instant::now();
-    let bin = musl_iocforge();
-    build_base_images(&bin);
-    eprintln!(
-        "[e2e] base images ready after {:.1}s",
-        started.elapsed().as_secs_f64()
-    );
-
-    let ctx = ioc_context(&bin);
+/// Builds the generic IOC image from a fresh context with `ioc build-image`;
+/// returns how long the build took.
+fn build_ioc_image(bin: &Path) -> Duration {
+    let ctx = ioc_context(bin);
     let build_started = Instant::now();
     let manifest = ctx.path().join("ioc.manifest.yaml");
     let id = iocforge(&[
@@ -286,13 +286,11 @@ fn generic_ioc_image_builds_and_serves_its_pvs() {
     let build_time = build_started.elapsed();
     // nothing was written into the context
     assert!(!ctx.path().join("Dockerfile").exists());
-    eprintln!(
-        "[e2e] generic IOC image built in {:.1}s; runtime image {:.1} MB",
-        build_time.as_secs_f64(),
-        image_size(IOC_IMAGE) as f64 / 1e6
-    );
+    build_time
+}
 
-    // the runtime stage holds the module's outputs, not its sources, and the launcher
+/// The runtime stage holds the module's outputs, not its sources, and the launcher.
+fn assert_runtime_layout() {
     let out = docker(&[
         "run",
         "--rm",
@@ -322,8 +320,11 @@ fn generic_ioc_image_builds_and_serves_its_pvs() {
     assert!(
         text(&out.stdout).contains("softIoc' -S -D") || text(&out.stdout).contains("softIoc -S -D")
     );
+}
 
-    // run it: host network, CA on loopback only, on this test's own ports
+/// Starts the IOC image with the fixture config: host network, CA on loopback
+/// only, on this test's own ports.
+fn start_ioc_container() -> Container {
     let name = format!("iocforge-e2e-{}", std::process::id());
     let config = fixtures().join("config");
     let mount = format!("{}:/epics/ioc/config:ro", config.display());
@@ -355,25 +356,47 @@ fn generic_ioc_image_builds_and_serves_its_pvs() {
         IOC_IMAGE,
     ]);
     assert!(run.status.success(), "docker run: {}", text(&run.stderr));
-    let container = Container(name);
-    let logs = || {
-        let l = docker(&["logs", &container.0]);
-        format!("{}{}", text(&l.stdout), text(&l.stderr))
-    };
+    Container(name)
+}
 
+/// The value of `pv` once the IOC in `container` answers, within 40 s.
+fn wait_for_pv(pv: &str, container: &Container) -> String {
     let deadline = Instant::now() + Duration::from_secs(40);
-    let name_pv = loop {
-        if let Some(v) = caget("E2E:NAME") {
+    loop {
+        if let Some(v) = caget(pv) {
             break v;
         }
         assert!(
             Instant::now() < deadline,
-            "no answer from E2E:NAME within 40 s; container log:\n{}",
-            logs()
+            "no answer from {pv} within 40 s; container log:\n{}",
+            container.logs()
         );
         std::thread::sleep(Duration::from_millis(500));
-    };
-    assert_eq!(name_pv, "hello-iocforge", "log:\n{}", logs());
+    }
+}
+
+#[test]
+fn generic_ioc_image_builds_and_serves_its_pvs() {
+    require_docker();
+    let started = Instant::now();
+    let bin = musl_iocforge();
+    build_base_images(&bin);
+    eprintln!(
+        "[e2e] base images ready after {:.1}s",
+        started.elapsed().as_secs_f64()
+    );
+
+    let build_time = build_ioc_image(&bin);
+    eprintln!(
+        "[e2e] generic IOC image built in {:.1}s; runtime image {:.1} MB",
+        build_time.as_secs_f64(),
+        image_size(IOC_IMAGE) as f64 / 1e6
+    );
+    assert_runtime_layout();
+
+    let container = start_ioc_container();
+    let name_pv = wait_for_pv("E2E:NAME", &container);
+    assert_eq!(name_pv, "hello-iocforge", "log:\n{}", container.logs());
     // set to 50 by the instance, then to 60 by a post-iocInit dbpf of the epics module
     assert_eq!(caget("E2E:LIMIT").as_deref(), Some("60"));
     let first: f64 = caget("E2E:COUNT").unwrap().parse().unwrap();
@@ -383,7 +406,7 @@ fn generic_ioc_image_builds_and_serves_its_pvs() {
         second > first || second < 2.0,
         "E2E:COUNT does not count: {first} then {second}"
     );
-    let log = logs();
+    let log = container.logs();
     assert!(log.contains("iocInit"), "{log}");
     eprintln!(
         "[e2e] done in {:.1}s: image build {:.1}s, runtime image {} bytes",

@@ -416,7 +416,191 @@ fn closed(description: &str, props: Vec<(&str, Json)>, required: &[&str]) -> Jso
 
 /// The JSON schema of `ioc.manifest.yaml`.
 pub fn manifest_schema() -> Json {
-    let support_item = obj(vec![
+    obj(vec![
+        ("$schema", s("https://json-schema.org/draft/2020-12/schema")),
+        ("title", s("iocforge generic IOC manifest")),
+        (
+            "description",
+            s(
+                "What a generic IOC image is built from (`iocforge ioc dockerfile`, `iocforge ioc \
+               build-image`).",
+            ),
+        ),
+        ("type", s("object")),
+        (
+            "properties",
+            obj(vec![
+                (
+                    "image",
+                    typed(
+                        "string",
+                        "Name (and tag) of the built image, unless `build-image --tag` is given.",
+                    ),
+                ),
+                ("images", images_field()),
+                ("build_args", build_args_field()),
+                (
+                    "iocforge",
+                    typed(
+                        "string",
+                        "Path in the build context of a (static) iocforge binary copied into the \
+                         developer stage; unset, the developer image's own is used.",
+                    ),
+                ),
+                (
+                    "apt_packages",
+                    string_list("Extra Debian packages installed in the developer stage."),
+                ),
+                (
+                    "runtime_apt_packages",
+                    string_list(
+                        "Extra Debian packages installed in the runtime stage (those of the \
+                         support modules' `apt_runtime` are installed anyway).",
+                    ),
+                ),
+                ("files", files_field()),
+                ("ibek_support", ibek_support_field()),
+                ("global_defs", global_defs_field()),
+                ("support", support_field()),
+                (
+                    "ioc",
+                    typed(
+                        "string",
+                        "The IOC source folder in the build context, linked to $IOC; unset, \
+                         `iocforge ioc build` writes its built-in generic IOC skeleton.",
+                    ),
+                ),
+                (
+                    "runtime_extras",
+                    string_list(
+                        "Extra absolute paths moved into the runtime stage by `iocforge ioc \
+                         extract-runtime-assets`.",
+                    ),
+                ),
+            ]),
+        ),
+        ("required", Json::Array(vec![s("images")])),
+        ("additionalProperties", Json::Bool(false)),
+    ])
+}
+
+/// `ibek_support`: the ibek-support checkout, `ibek-support` by default.
+fn ibek_support_field() -> Json {
+    let mut ibek_support = typed(
+        "string",
+        "The ibek-support checkout in the build context; each module's folder is copied from it.",
+    );
+    ibek_support.insert("default", s("ibek-support"));
+    ibek_support
+}
+
+/// `global_defs`: whether to link the checkout's global definitions, off by default.
+fn global_defs_field() -> Json {
+    let mut global_defs = typed(
+        "boolean",
+        "Copy the checkout's `_ansible` folder and link its *.ibek.support.yaml (EpicsEnvSet, \
+         dbpf, ...) into ibek-defs, as ibek-support's `ioc` role does.",
+    );
+    global_defs.insert("default", Json::Bool(false));
+    global_defs
+}
+
+/// `images`: the developer and runtime base images.
+fn images_field() -> Json {
+    closed(
+        "The base images; `${ARG}` references to `build_args` are allowed.",
+        vec![
+            (
+                "developer",
+                typed(
+                    "string",
+                    "Developer image: EPICS base with its build tools and \
+                     iocforge (the `ARG DEVELOPER` default).",
+                ),
+            ),
+            (
+                "runtime",
+                typed(
+                    "string",
+                    "Runtime image: EPICS base's runtime files (the `ARG RUNTIME` \
+                     default).",
+                ),
+            ),
+        ],
+        &["developer", "runtime"],
+    )
+}
+
+/// `build_args`: build arguments and their defaults.
+fn build_args_field() -> Json {
+    obj(vec![
+        ("type", s("object")),
+        (
+            "description",
+            s(
+                "Build arguments and their defaults, declared before the first \
+               stage and in the developer stage.",
+            ),
+        ),
+        (
+            "additionalProperties",
+            obj(vec![(
+                "type",
+                Json::Array(vec![s("string"), s("integer"), s("boolean"), s("null")]),
+            )]),
+        ),
+        (
+            "propertyNames",
+            obj(vec![("pattern", s("^[A-Za-z_][A-Za-z0-9_]*$"))]),
+        ),
+    ])
+}
+
+/// `files`: context files copied into the developer stage.
+fn files_field() -> Json {
+    obj(vec![
+        ("type", s("array")),
+        (
+            "description",
+            s(
+                "Context files copied into the developer stage before the support \
+               modules are built (local git repositories, tarballs).",
+            ),
+        ),
+        (
+            "items",
+            closed(
+                "One COPY.",
+                vec![
+                    ("src", typed("string", "Path in the build context.")),
+                    ("dest", typed("string", "Absolute path in the image.")),
+                ],
+                &["src", "dest"],
+            ),
+        ),
+        ("default", Json::Array(vec![])),
+    ])
+}
+
+/// `support`: the support modules, in build order.
+fn support_field() -> Json {
+    obj(vec![
+        ("type", s("array")),
+        (
+            "description",
+            s(
+                "Support modules, built in this order with `iocforge support \
+               build`.",
+            ),
+        ),
+        ("items", support_item()),
+        ("default", Json::Array(vec![])),
+    ])
+}
+
+/// One `support` item: a module folder name, or a module with a version.
+fn support_item() -> Json {
+    obj(vec![
         (
             "description",
             s("A support module: its folder name in the ibek-support checkout, or an object with \
@@ -445,173 +629,6 @@ pub fn manifest_schema() -> Json {
                 ),
             ]),
         ),
-    ]);
-    let mut ibek_support = typed(
-        "string",
-        "The ibek-support checkout in the build context; each module's folder is copied from it.",
-    );
-    ibek_support.insert("default", s("ibek-support"));
-    let mut global_defs = typed(
-        "boolean",
-        "Copy the checkout's `_ansible` folder and link its *.ibek.support.yaml (EpicsEnvSet, \
-         dbpf, ...) into ibek-defs, as ibek-support's `ioc` role does.",
-    );
-    global_defs.insert("default", Json::Bool(false));
-    obj(vec![
-        ("$schema", s("https://json-schema.org/draft/2020-12/schema")),
-        ("title", s("iocforge generic IOC manifest")),
-        (
-            "description",
-            s(
-                "What a generic IOC image is built from (`iocforge ioc dockerfile`, `iocforge ioc \
-               build-image`).",
-            ),
-        ),
-        ("type", s("object")),
-        (
-            "properties",
-            obj(vec![
-                (
-                    "image",
-                    typed(
-                        "string",
-                        "Name (and tag) of the built image, unless `build-image --tag` is given.",
-                    ),
-                ),
-                (
-                    "images",
-                    closed(
-                        "The base images; `${ARG}` references to `build_args` are allowed.",
-                        vec![
-                            (
-                                "developer",
-                                typed(
-                                    "string",
-                                    "Developer image: EPICS base with its build tools and \
-                                     iocforge (the `ARG DEVELOPER` default).",
-                                ),
-                            ),
-                            (
-                                "runtime",
-                                typed(
-                                    "string",
-                                    "Runtime image: EPICS base's runtime files (the `ARG RUNTIME` \
-                                     default).",
-                                ),
-                            ),
-                        ],
-                        &["developer", "runtime"],
-                    ),
-                ),
-                (
-                    "build_args",
-                    obj(vec![
-                        ("type", s("object")),
-                        (
-                            "description",
-                            s(
-                                "Build arguments and their defaults, declared before the first \
-                               stage and in the developer stage.",
-                            ),
-                        ),
-                        (
-                            "additionalProperties",
-                            obj(vec![(
-                                "type",
-                                Json::Array(vec![
-                                    s("string"),
-                                    s("integer"),
-                                    s("boolean"),
-                                    s("null"),
-                                ]),
-                            )]),
-                        ),
-                        (
-                            "propertyNames",
-                            obj(vec![("pattern", s("^[A-Za-z_][A-Za-z0-9_]*$"))]),
-                        ),
-                    ]),
-                ),
-                (
-                    "iocforge",
-                    typed(
-                        "string",
-                        "Path in the build context of a (static) iocforge binary copied into the \
-                         developer stage; unset, the developer image's own is used.",
-                    ),
-                ),
-                (
-                    "apt_packages",
-                    string_list("Extra Debian packages installed in the developer stage."),
-                ),
-                (
-                    "runtime_apt_packages",
-                    string_list(
-                        "Extra Debian packages installed in the runtime stage (those of the \
-                         support modules' `apt_runtime` are installed anyway).",
-                    ),
-                ),
-                (
-                    "files",
-                    obj(vec![
-                        ("type", s("array")),
-                        (
-                            "description",
-                            s(
-                                "Context files copied into the developer stage before the support \
-                               modules are built (local git repositories, tarballs).",
-                            ),
-                        ),
-                        (
-                            "items",
-                            closed(
-                                "One COPY.",
-                                vec![
-                                    ("src", typed("string", "Path in the build context.")),
-                                    ("dest", typed("string", "Absolute path in the image.")),
-                                ],
-                                &["src", "dest"],
-                            ),
-                        ),
-                        ("default", Json::Array(vec![])),
-                    ]),
-                ),
-                ("ibek_support", ibek_support),
-                ("global_defs", global_defs),
-                (
-                    "support",
-                    obj(vec![
-                        ("type", s("array")),
-                        (
-                            "description",
-                            s(
-                                "Support modules, built in this order with `iocforge support \
-                               build`.",
-                            ),
-                        ),
-                        ("items", support_item),
-                        ("default", Json::Array(vec![])),
-                    ]),
-                ),
-                (
-                    "ioc",
-                    typed(
-                        "string",
-                        "The IOC source folder in the build context, linked to $IOC; unset, \
-                         `iocforge ioc build` writes its built-in generic IOC skeleton.",
-                    ),
-                ),
-                (
-                    "runtime_extras",
-                    string_list(
-                        "Extra absolute paths moved into the runtime stage by `iocforge ioc \
-                         extract-runtime-assets`.",
-                    ),
-                ),
-            ]),
-        ),
-        ("required", Json::Array(vec![s("images")])),
-        ("additionalProperties", Json::Bool(false)),
     ])
 }
 

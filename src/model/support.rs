@@ -368,89 +368,19 @@ fn read_model(
     let name = r.req_str("name", sink);
     let description = r.req_str("description", sink);
     let pre_defines = read_defines(&mut r, "pre_defines", &label, sink);
-    let mut parameters = IndexMap::new();
-    if let Some(entries) = r.opt_map("parameters", sink) {
-        for (k, v) in entries {
-            let pname = k.key_text();
-            if let Some(p) = read_param(&pname, v, &label, sink) {
-                parameters.insert(pname, p);
-            }
-        }
-    }
+    let parameters = read_params(&mut r, &label, sink);
     let post_defines = read_defines(&mut r, "post_defines", &label, sink);
-    let mut validate = Vec::new();
-    let vnode = r.opt("validate").or_else(|| r.opt("validate_"));
-    if let Some(vnode) = vnode {
-        match vnode.as_seq() {
-            Some(items) => {
-                for item in items {
-                    if let Some(mut vr) =
-                        MapReader::new(item, format!("a `validate` item of {label}"), sink)
-                    {
-                        let assertion = vr
-                            .opt_str("assert", sink)
-                            .flatten()
-                            .or_else(|| vr.opt_str("assert_", sink).flatten());
-                        if assertion.is_none() && vr.node().get("assert").is_none() {
-                            sink.error(item, format!("a `validate` item of {label} is missing the required field `assert`"), None);
-                        }
-                        let message = vr.req_str("message", sink);
-                        vr.finish(&["assert", "assert_", "message"], sink);
-                        if let (Some(assertion), Some(message)) = (assertion, message) {
-                            validate.push(Validation {
-                                assertion,
-                                message,
-                                span: item.span,
-                            });
-                        }
-                    }
-                }
-            }
-            None => check_seq(vnode, "`validate`", sink),
-        }
-    }
+    let validate = read_validations(&mut r, &label, sink);
     let pre_init = read_script(&mut r, "pre_init", &label, sink);
     let post_init = read_script(&mut r, "post_init", &label, sink);
-    let mut databases = Vec::new();
-    if let Some(items) = r.opt_seq("databases", sink) {
-        for item in items {
-            if let Some(db) = read_database(item, &label, sink) {
-                databases.push(db);
-            }
-        }
-    }
-    let mut env_vars = Vec::new();
-    if let Some(items) = r.opt_seq("env_vars", sink) {
-        for item in items {
-            if let Some(mut er) =
-                MapReader::new(item, format!("an `env_vars` item of {label}"), sink)
-            {
-                let name = er.req_str("name", sink);
-                let value = er.req_str("value", sink);
-                er.finish(&["name", "value"], sink);
-                if let (Some(name), Some(value)) = (name, value) {
-                    env_vars.push(EnvVar {
-                        name,
-                        value,
-                        span: item.span,
-                    });
-                }
-            }
-        }
-    }
+    let databases = read_items(&mut r, "databases", &label, sink, read_database);
+    let env_vars = read_items(&mut r, "env_vars", &label, sink, read_env_var);
     let pvi = match r.opt("pvi") {
         Some(n) if n.kind == NodeKind::Null => None,
         Some(n) => read_pvi(n, &label, sink),
         None => None,
     };
-    let mut sub_entities = Vec::new();
-    if let Some(items) = r.opt_seq("sub_entities", sink) {
-        for item in items {
-            if let Some(s) = read_sub_entity(item, &label, sink) {
-                sub_entities.push(s);
-            }
-        }
-    }
+    let sub_entities = read_items(&mut r, "sub_entities", &label, sink, read_sub_entity);
     if let Some(shared) = r.opt("shared") {
         check_seq(shared, "`shared`", sink);
     }
@@ -471,6 +401,94 @@ fn read_model(
         sub_entities,
         source: src.clone(),
         span: node.span,
+    })
+}
+
+/// The `parameters` mapping of an entity model, in the order written.
+fn read_params(r: &mut MapReader<'_>, label: &str, sink: &mut Sink<'_>) -> IndexMap<String, Param> {
+    let mut parameters = IndexMap::new();
+    if let Some(entries) = r.opt_map("parameters", sink) {
+        for (k, v) in entries {
+            let pname = k.key_text();
+            if let Some(p) = read_param(&pname, v, label, sink) {
+                parameters.insert(pname, p);
+            }
+        }
+    }
+    parameters
+}
+
+/// Each item of the list under `key`, read by `read`; items that fail are reported and left out.
+fn read_items<T>(
+    r: &mut MapReader<'_>,
+    key: &str,
+    label: &str,
+    sink: &mut Sink<'_>,
+    read: fn(&Node, &str, &mut Sink<'_>) -> Option<T>,
+) -> Vec<T> {
+    let mut out = Vec::new();
+    if let Some(items) = r.opt_seq(key, sink) {
+        for item in items {
+            if let Some(v) = read(item, label, sink) {
+                out.push(v);
+            }
+        }
+    }
+    out
+}
+
+/// The `validate` list (ibek also accepts `validate_`); a non-list is reported.
+fn read_validations(r: &mut MapReader<'_>, label: &str, sink: &mut Sink<'_>) -> Vec<Validation> {
+    let mut validate = Vec::new();
+    let vnode = r.opt("validate").or_else(|| r.opt("validate_"));
+    if let Some(vnode) = vnode {
+        match vnode.as_seq() {
+            Some(items) => {
+                for item in items {
+                    if let Some(v) = read_validation(item, label, sink) {
+                        validate.push(v);
+                    }
+                }
+            }
+            None => check_seq(vnode, "`validate`", sink),
+        }
+    }
+    validate
+}
+
+/// One `validate` item: `assert` (or `assert_`) and `message`.
+fn read_validation(item: &Node, label: &str, sink: &mut Sink<'_>) -> Option<Validation> {
+    let mut vr = MapReader::new(item, format!("a `validate` item of {label}"), sink)?;
+    let assertion = vr
+        .opt_str("assert", sink)
+        .flatten()
+        .or_else(|| vr.opt_str("assert_", sink).flatten());
+    if assertion.is_none() && vr.node().get("assert").is_none() {
+        sink.error(
+            item,
+            format!("a `validate` item of {label} is missing the required field `assert`"),
+            None,
+        );
+    }
+    let message = vr.req_str("message", sink);
+    vr.finish(&["assert", "assert_", "message"], sink);
+    Some(Validation {
+        assertion: assertion?,
+        message: message?,
+        span: item.span,
+    })
+}
+
+/// One `env_vars` item: `name` and `value`.
+fn read_env_var(item: &Node, label: &str, sink: &mut Sink<'_>) -> Option<EnvVar> {
+    let mut er = MapReader::new(item, format!("an `env_vars` item of {label}"), sink)?;
+    let name = er.req_str("name", sink);
+    let value = er.req_str("value", sink);
+    er.finish(&["name", "value"], sink);
+    Some(EnvVar {
+        name: name?,
+        value: value?,
+        span: item.span,
     })
 }
 

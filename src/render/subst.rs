@@ -54,6 +54,141 @@ fn str_to_bool(s: &str) -> bool {
     matches!(s.to_lowercase().as_str(), "yes" | "true" | "1")
 }
 
+/// The database's args with each regex arg (one holding `*` or `?`) replaced
+/// by the entity attributes it matches, all taking the regex arg's value.
+fn expand_args(
+    db: &Database,
+    entity: &Entity,
+) -> Result<IndexMap<String, Option<String>>, Diagnostic> {
+    let has_regex = db.args.keys().any(|a| a.contains('*') || a.contains('?'));
+    let attributes: Vec<String> = if has_regex {
+        entity.record.keys()
+    } else {
+        Vec::new()
+    };
+    let mut expanded: IndexMap<String, Option<String>> = IndexMap::new();
+    for (arg, value) in &db.args {
+        if arg.contains('*') || arg.contains('?') {
+            let re = Regex::new(&format!("^(?:{arg})")).map_err(|e| {
+                db_error(
+                    entity,
+                    db.span,
+                    format!("database arg `{arg}` is not a valid regex: {e}"),
+                )
+            })?;
+            for a in attributes.iter().filter(|a| re.is_match(a)) {
+                expanded.insert(a.clone(), value.clone());
+            }
+        } else {
+            expanded.insert(arg.clone(), value.clone());
+        }
+    }
+    Ok(expanded)
+}
+
+/// Fails on the first arg without a value that names neither an attribute of
+/// the entity nor a global, with a hint at the closest attribute.
+fn check_args_defined(
+    resolver: &Resolver<'_>,
+    db: &Database,
+    entity: &Entity,
+    expanded: &IndexMap<String, Option<String>>,
+    file_template: &str,
+) -> Result<(), Diagnostic> {
+    for (arg, value) in expanded {
+        if value.is_none()
+            && !entity.record.has(arg)
+            && !resolver.engine.globals().has_variable(arg)
+        {
+            let mut d = db_error(
+                entity,
+                db.span,
+                format!("'{arg}' in database template '{file_template}' not found in context"),
+            );
+            let attributes = entity.record.keys();
+            let names: Vec<&str> = attributes.iter().map(String::as_str).collect();
+            d = match crate::diag::closest(arg, names) {
+                Some(c) => d.with_hint(format!("an arg without a value takes the parameter of the same name; did you mean `{c}`?")),
+                None => d.with_hint(format!("give `{arg}` a value, or add a parameter named `{arg}`")),
+            };
+            return Err(d);
+        }
+    }
+    Ok(())
+}
+
+/// Renders each arg's value (an arg without one renders `{{ arg }}`) as
+/// Python's `str` would print it.
+fn render_args(
+    resolver: &mut Resolver<'_>,
+    scope: &Scope,
+    db: &Database,
+    entity: &Entity,
+    expanded: &IndexMap<String, Option<String>>,
+    filename: &str,
+) -> Result<IndexMap<String, String>, Diagnostic> {
+    let mut values = IndexMap::new();
+    for (key, template) in expanded {
+        let text = template
+            .clone()
+            .unwrap_or_else(|| format!("{{{{ {key} }}}}"));
+        let v = resolver
+            .engine
+            .render_value(&minijinja::Value::from(text.as_str()), scope, None)
+            .map_err(|e| {
+                let mut d = e.hint_into(db_error(
+                    entity,
+                    db.span,
+                    format!(
+                        "could not render arg `{key}` of database `{filename}`: {}",
+                        e.message
+                    ),
+                ));
+                if let Some(note) = template_note(&text, &e) {
+                    d = d.with_note(note);
+                }
+                d
+            })?;
+        values.insert(key.clone(), pyfmt::py_str(&v).unwrap_or_default());
+    }
+    Ok(values)
+}
+
+/// The error for a row whose columns differ from those the file's first row fixed.
+fn columns_mismatch(
+    keys: &[String],
+    values: &IndexMap<String, String>,
+    db: &Database,
+    entity: &Entity,
+    filename: &str,
+) -> Diagnostic {
+    let quote = |v: Vec<&String>| {
+        v.iter()
+            .map(|k| format!("`{k}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let missing: Vec<&String> = keys.iter().filter(|k| !values.contains_key(*k)).collect();
+    let extra: Vec<&String> = values.keys().filter(|k| !keys.contains(k)).collect();
+    let mut what = Vec::new();
+    if !missing.is_empty() {
+        what.push(format!("lacks {}", quote(missing)));
+    }
+    if !extra.is_empty() {
+        what.push(format!("adds {}", quote(extra)));
+    }
+    db_error(
+        entity,
+        db.span,
+        format!(
+            "the args of database `{filename}` do not match the rows before it: `{}` {}",
+            entity.record.type_name,
+            what.join(" and ")
+        ),
+    )
+    .with_hint("every entity that loads a template must give it the same set of args (columns)")
+}
+
 impl SubstBuilder {
     /// Adds the rows of one database of one entity (ibek's `add_database`).
     pub fn add_database(
@@ -80,48 +215,8 @@ impl SubstBuilder {
             return Ok(());
         }
         let file_template = db.file.trim_matches('\n');
-        let has_regex = db.args.keys().any(|a| a.contains('*') || a.contains('?'));
-        let attributes: Vec<String> = if has_regex {
-            entity.record.keys()
-        } else {
-            Vec::new()
-        };
-        let mut expanded: IndexMap<String, Option<String>> = IndexMap::new();
-        for (arg, value) in &db.args {
-            if arg.contains('*') || arg.contains('?') {
-                let re = Regex::new(&format!("^(?:{arg})")).map_err(|e| {
-                    db_error(
-                        entity,
-                        db.span,
-                        format!("database arg `{arg}` is not a valid regex: {e}"),
-                    )
-                })?;
-                for a in attributes.iter().filter(|a| re.is_match(a)) {
-                    expanded.insert(a.clone(), value.clone());
-                }
-            } else {
-                expanded.insert(arg.clone(), value.clone());
-            }
-        }
-        for (arg, value) in &expanded {
-            if value.is_none()
-                && !entity.record.has(arg)
-                && !resolver.engine.globals().has_variable(arg)
-            {
-                let mut d = db_error(
-                    entity,
-                    db.span,
-                    format!("'{arg}' in database template '{file_template}' not found in context"),
-                );
-                let attributes = entity.record.keys();
-                let names: Vec<&str> = attributes.iter().map(String::as_str).collect();
-                d = match crate::diag::closest(arg, names) {
-                    Some(c) => d.with_hint(format!("an arg without a value takes the parameter of the same name; did you mean `{c}`?")),
-                    None => d.with_hint(format!("give `{arg}` a value, or add a parameter named `{arg}`")),
-                };
-                return Err(d);
-            }
-        }
+        let expanded = expand_args(db, entity)?;
+        check_args_defined(resolver, db, entity, &expanded, file_template)?;
         let filename = resolver
             .engine
             .render_str(file_template, &scope)
@@ -135,30 +230,7 @@ impl SubstBuilder {
                     ),
                 )
             })?;
-        let mut values = IndexMap::new();
-        for (key, template) in &expanded {
-            let text = template
-                .clone()
-                .unwrap_or_else(|| format!("{{{{ {key} }}}}"));
-            let v = resolver
-                .engine
-                .render_value(&minijinja::Value::from(text.as_str()), &scope, None)
-                .map_err(|e| {
-                    let mut d = e.hint_into(db_error(
-                        entity,
-                        db.span,
-                        format!(
-                            "could not render arg `{key}` of database `{filename}`: {}",
-                            e.message
-                        ),
-                    ));
-                    if let Some(note) = template_note(&text, &e) {
-                        d = d.with_note(note);
-                    }
-                    d
-                })?;
-            values.insert(key.clone(), pyfmt::py_str(&v).unwrap_or_default());
-        }
+        let values = render_args(resolver, &scope, db, entity, &expanded, &filename)?;
         let block = self
             .blocks
             .entry(filename.clone())
@@ -169,36 +241,12 @@ impl SubstBuilder {
         let same =
             values.len() == block.keys.len() && block.keys.iter().all(|k| values.contains_key(k));
         if !same {
-            let quote = |v: Vec<&String>| {
-                v.iter()
-                    .map(|k| format!("`{k}`"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            };
-            let missing: Vec<&String> = block
-                .keys
-                .iter()
-                .filter(|k| !values.contains_key(*k))
-                .collect();
-            let extra: Vec<&String> = values.keys().filter(|k| !block.keys.contains(k)).collect();
-            let mut what = Vec::new();
-            if !missing.is_empty() {
-                what.push(format!("lacks {}", quote(missing)));
-            }
-            if !extra.is_empty() {
-                what.push(format!("adds {}", quote(extra)));
-            }
-            return Err(db_error(
+            return Err(columns_mismatch(
+                &block.keys,
+                &values,
+                db,
                 entity,
-                db.span,
-                format!(
-                    "the args of database `{filename}` do not match the rows before it: `{}` {}",
-                    entity.record.type_name,
-                    what.join(" and ")
-                ),
-            )
-            .with_hint(
-                "every entity that loads a template must give it the same set of args (columns)",
+                &filename,
             ));
         }
         block

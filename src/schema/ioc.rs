@@ -65,34 +65,7 @@ fn ref_to(name: &str) -> Json {
 /// Modules are taken in order; a later model with the same `module.name`
 /// replaces an earlier one in its place, as ibek's registry does.
 pub fn ioc_schema(modules: &[SupportModule]) -> Result<Json, SchemaError> {
-    let mut members: IndexMap<String, Member> = IndexMap::new();
-    for m in modules {
-        for e in &m.entity_models {
-            members.insert(e.full_name(), Member::Model(e.clone()));
-        }
-    }
-    for b in Builtin::ALL {
-        members.insert(b.type_name().to_string(), Member::Builtin(b));
-    }
-
-    // pydantic meets each model's enums, then the model itself, in union order
-    let mut namer = DefNamer::default();
-    let mut defs: Vec<Def> = Vec::new();
-    let mut union: Vec<(String, usize)> = Vec::new();
-    for (type_name, member) in &members {
-        let index = match member {
-            Member::Model(model) => model_def(model, &mut namer, &mut defs)?,
-            Member::Builtin(b) => {
-                defs.push(Def {
-                    candidates: namer.candidates(b.module(), b.class()),
-                    schema: b.schema(),
-                });
-                defs.len() - 1
-            }
-        };
-        union.push((type_name.clone(), index));
-    }
-
+    let (defs, union) = entity_defs(modules)?;
     let pairs: Vec<(Vec<String>, &Json)> = defs
         .iter()
         .map(|d| (d.candidates.clone(), &d.schema))
@@ -109,33 +82,7 @@ pub fn ioc_schema(modules: &[SupportModule]) -> Result<Json, SchemaError> {
         })
         .collect();
 
-    let one_of: Vec<Json> = union
-        .iter()
-        .map(|(_, i)| Json::object([("$ref", ref_to(defs[*i].provisional()))]))
-        .collect();
-    let mapping = Json::object(
-        union
-            .iter()
-            .map(|(t, i)| (t.clone(), ref_to(defs[*i].provisional()))),
-    );
-    let entities = Json::object([
-        ("type", Json::str("array")),
-        (
-            "items",
-            Json::object([
-                ("oneOf", Json::Array(one_of)),
-                (
-                    "discriminator",
-                    Json::object([("propertyName", Json::str("type")), ("mapping", mapping)]),
-                ),
-            ]),
-        ),
-        (
-            "description",
-            Json::str("List of entities this IOC instantiates"),
-        ),
-        ("title", Json::str("Entities")),
-    ]);
+    let entities = entities_field(&defs, &union);
     let mut all_defs: IndexMap<String, Json> = IndexMap::new();
     for (def, name) in defs.into_iter().zip(names) {
         // equal schemas may share a name; as in a Python dict, the last one stays
@@ -172,6 +119,74 @@ pub fn ioc_schema(modules: &[SupportModule]) -> Result<Json, SchemaError> {
     ]);
     rename_refs(&mut schema, &renames);
     Ok(pydantic_sort(schema))
+}
+
+/// The union of entity types: each `type` with the index of its class in the defs.
+type Union = Vec<(String, usize)>;
+
+/// The `$defs` of every entity class (and the enums they use) under provisional
+/// names, and the union of entity types.
+fn entity_defs(modules: &[SupportModule]) -> Result<(Vec<Def>, Union), SchemaError> {
+    let mut members: IndexMap<String, Member> = IndexMap::new();
+    for m in modules {
+        for e in &m.entity_models {
+            members.insert(e.full_name(), Member::Model(e.clone()));
+        }
+    }
+    for b in Builtin::ALL {
+        members.insert(b.type_name().to_string(), Member::Builtin(b));
+    }
+
+    // pydantic meets each model's enums, then the model itself, in union order
+    let mut namer = DefNamer::default();
+    let mut defs: Vec<Def> = Vec::new();
+    let mut union: Union = Vec::new();
+    for (type_name, member) in &members {
+        let index = match member {
+            Member::Model(model) => model_def(model, &mut namer, &mut defs)?,
+            Member::Builtin(b) => {
+                defs.push(Def {
+                    candidates: namer.candidates(b.module(), b.class()),
+                    schema: b.schema(),
+                });
+                defs.len() - 1
+            }
+        };
+        union.push((type_name.clone(), index));
+    }
+    Ok((defs, union))
+}
+
+/// The `entities` property: a list whose items are one of the entity classes,
+/// told apart by their `type`.
+fn entities_field(defs: &[Def], union: &[(String, usize)]) -> Json {
+    let one_of: Vec<Json> = union
+        .iter()
+        .map(|(_, i)| Json::object([("$ref", ref_to(defs[*i].provisional()))]))
+        .collect();
+    let mapping = Json::object(
+        union
+            .iter()
+            .map(|(t, i)| (t.clone(), ref_to(defs[*i].provisional()))),
+    );
+    Json::object([
+        ("type", Json::str("array")),
+        (
+            "items",
+            Json::object([
+                ("oneOf", Json::Array(one_of)),
+                (
+                    "discriminator",
+                    Json::object([("propertyName", Json::str("type")), ("mapping", mapping)]),
+                ),
+            ]),
+        ),
+        (
+            "description",
+            Json::str("List of entities this IOC instantiates"),
+        ),
+        ("title", Json::str("Entities")),
+    ])
 }
 
 /// Replaces provisional `$ref`s (and discriminator mapping targets) with final names.

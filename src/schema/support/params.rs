@@ -74,161 +74,148 @@ pub(super) const PARAM_KINDS: [(&str, &str); 9] = [
 /// The `$defs` of the parameter classes, then `Define` and `DefineType`.
 pub(super) fn defs() -> Vec<(&'static str, Json)> {
     vec![
-        (
+        param_def(
+            "float",
             "FloatParam",
-            param_model(
-                "float",
-                "FloatParam",
-                "An argument with a float value",
-                vec![typed("number"), jinja_string()],
-                vec![],
-            ),
+            "An argument with a float value",
+            vec![typed("number"), jinja_string()],
         ),
-        (
+        param_def(
+            "str",
             "StrParam",
-            param_model(
-                "str",
-                "StrParam",
-                "An argument with a str value",
-                vec![typed("string")],
-                vec![],
-            ),
+            "An argument with a str value",
+            vec![typed("string")],
         ),
-        (
+        param_def(
+            "int",
             "IntParam",
-            param_model(
-                "int",
-                "IntParam",
-                "An argument with an int value",
-                vec![typed("integer"), jinja_string()],
-                vec![],
-            ),
+            "An argument with an int value",
+            vec![typed("integer"), jinja_string()],
         ),
-        (
+        param_def(
+            "bool",
             "BoolParam",
-            param_model(
-                "bool",
-                "BoolParam",
-                "An argument with an bool value",
-                vec![typed("boolean"), jinja_string()],
-                vec![],
-            ),
+            "An argument with an bool value",
+            vec![typed("boolean"), jinja_string()],
         ),
-        (
+        param_def(
+            "object",
             "ObjectParam",
-            param_model(
-                "object",
-                "ObjectParam",
-                "A reference to another entity defined in this IOC",
-                vec![typed("string"), Json::empty_object()],
-                vec![],
-            ),
+            "A reference to another entity defined in this IOC",
+            vec![typed("string"), Json::empty_object()],
         ),
-        (
+        param_def(
+            "id",
             "IdParam",
-            param_model(
-                "id",
-                "IdParam",
-                "Explicit ID argument that an object can refer to",
-                vec![typed("string")],
-                vec![],
-            ),
+            "Explicit ID argument that an object can refer to",
+            vec![typed("string")],
         ),
-        (
-            "EnumParam",
-            param_model(
-                "enum",
-                "EnumParam",
-                "An argument with an enum value",
-                vec![Json::empty_object()],
-                vec![(
-                    "values",
-                    obj(vec![
-                        ("type", s("object")),
-                        ("additionalProperties", Json::Bool(true)),
-                        (
-                            "description",
-                            s("provides a list of values to make this argument an Enum"),
-                        ),
-                        ("title", s("Values")),
-                    ]),
-                )],
-            ),
-        ),
-        (
+        ("EnumParam", enum_param()),
+        param_def(
+            "dict",
             "DictParam",
-            param_model(
-                "dict",
-                "DictParam",
-                "An argument with dict value",
-                vec![
-                    obj(vec![
-                        ("type", s("object")),
-                        ("additionalProperties", Json::Bool(true)),
-                    ]),
-                    jinja_string(),
-                ],
-                vec![],
-            ),
+            "An argument with dict value",
+            vec![
+                obj(vec![
+                    ("type", s("object")),
+                    ("additionalProperties", Json::Bool(true)),
+                ]),
+                jinja_string(),
+            ],
         ),
-        (
+        param_def(
+            "list",
             "ListParam",
-            param_model(
-                "list",
-                "ListParam",
-                "An argument with list value",
-                vec![
-                    obj(vec![("type", s("array")), ("items", Json::empty_object())]),
-                    jinja_string(),
-                ],
-                vec![],
-            ),
+            "An argument with list value",
+            vec![
+                obj(vec![("type", s("array")), ("items", Json::empty_object())]),
+                jinja_string(),
+            ],
         ),
-        (
-            "Define",
-            model(
-                "Define",
-                Some("A calculated value for an Entity Model"),
-                vec![
-                    (
-                        "description",
-                        field(
-                            "string",
-                            None,
-                            "Description of what the value will be used for",
-                            "Description",
-                        ),
-                    ),
-                    (
-                        "value",
-                        obj(vec![
-                            ("description", s("The contents of the value")),
-                            ("title", s("Value")),
-                        ]),
-                    ),
-                    (
-                        "type",
-                        obj(vec![
-                            ("anyOf", Json::Array(vec![reference("DefineType"), null()])),
-                            ("default", s("str")),
-                            ("description", s("The type of the value")),
-                        ]),
-                    ),
-                ],
-                &["description", "value"],
-            ),
-        ),
-        (
-            "DefineType",
-            obj(vec![
-                ("type", s("string")),
-                (
-                    "enum",
-                    Json::Array(["str", "float", "int", "bool", "list"].map(s).to_vec()),
-                ),
-                ("title", s("DefineType")),
-                ("description", s("The type of a value")),
-            ]),
-        ),
+        ("Define", define()),
+        ("DefineType", define_type()),
     ]
+}
+
+/// A parameter class without extra fields, with its `$defs` key (its class name).
+fn param_def(
+    kind: &str,
+    class: &'static str,
+    description: &str,
+    default_types: Vec<Json>,
+) -> (&'static str, Json) {
+    (
+        class,
+        param_model(kind, class, description, default_types, vec![]),
+    )
+}
+
+/// The `EnumParam` class, whose `values` list the enum's members.
+fn enum_param() -> Json {
+    param_model(
+        "enum",
+        "EnumParam",
+        "An argument with an enum value",
+        vec![Json::empty_object()],
+        vec![(
+            "values",
+            obj(vec![
+                ("type", s("object")),
+                ("additionalProperties", Json::Bool(true)),
+                (
+                    "description",
+                    s("provides a list of values to make this argument an Enum"),
+                ),
+                ("title", s("Values")),
+            ]),
+        )],
+    )
+}
+
+/// The `Define` class: a calculated value.
+fn define() -> Json {
+    model(
+        "Define",
+        Some("A calculated value for an Entity Model"),
+        vec![
+            (
+                "description",
+                field(
+                    "string",
+                    None,
+                    "Description of what the value will be used for",
+                    "Description",
+                ),
+            ),
+            (
+                "value",
+                obj(vec![
+                    ("description", s("The contents of the value")),
+                    ("title", s("Value")),
+                ]),
+            ),
+            (
+                "type",
+                obj(vec![
+                    ("anyOf", Json::Array(vec![reference("DefineType"), null()])),
+                    ("default", s("str")),
+                    ("description", s("The type of the value")),
+                ]),
+            ),
+        ],
+        &["description", "value"],
+    )
+}
+
+/// The `DefineType` enum: the types a define's value may have.
+fn define_type() -> Json {
+    obj(vec![
+        ("type", s("string")),
+        (
+            "enum",
+            Json::Array(["str", "float", "int", "bool", "list"].map(s).to_vec()),
+        ),
+        ("title", s("DefineType")),
+        ("description", s("The type of a value")),
+    ])
 }
