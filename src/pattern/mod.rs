@@ -10,7 +10,7 @@
 //! [`lock`] reads and writes the lock byte for byte as ibek does, [`vendor`]
 //! applies a plan to the destination as one transaction, and [`schema`]
 //! writes the instance's `ioc.schema.json` from the image's published base
-//! schema (fetched by [`http`], cached like ibek) and the instance's own
+//! schema (located and cached by [`published`], fetched by [`http`]) and the instance's own
 //! support definitions. Nothing here reads the process environment: the
 //! command line passes every setting in.
 
@@ -18,6 +18,7 @@ pub mod fetch;
 pub mod http;
 pub mod lock;
 pub mod manifest;
+pub mod published;
 mod pyjson;
 pub mod reference;
 pub mod schema;
