@@ -14,6 +14,7 @@
 //! support definitions. Nothing here reads the process environment: the
 //! command line passes every setting in.
 
+mod dest;
 pub mod fetch;
 pub mod http;
 pub mod lock;
