@@ -615,30 +615,141 @@ fn an_unknown_module_says_where_it_looked() {
 }
 
 #[test]
-fn ansible_tasks_stop_the_build_unless_skipped() {
+fn ansible_task_files_run_natively_in_the_role_order() {
     let t = Tree::new();
-    let r = t.run(&["support", "build", "tasky", "--skip-apt"]);
-    assert_eq!(r.code, 2, "{}", r.stderr);
+    let r = t.ok(&["support", "build", "tasky", "--skip-apt"]);
+    // pre-build tasks ran in the clone, in loop order, with `debug` in the log
+    assert_eq!(t.read("support/tasky/tasks.log"), "one\ntwo\n");
     assert!(
-        r.stderr
-            .contains("tasky-tasks.yml` is an Ansible task file"),
+        r.stderr.contains("(debug: hello from tasky)"),
         "{}",
         r.stderr
     );
     assert!(
-        r.stderr
-            .contains("hint: port the task to `bash:` or `scripts:`"),
+        r.stderr.contains("task `Not on linux` (")
+            && r.stderr.contains("skipped: `when: is_rtems` is false"),
         "{}",
         r.stderr
     );
+    assert!(!t.path("support/tasky/rtems.marker").exists());
     assert!(
-        !r.stderr.contains("rtems-only.yml"),
-        "its `when` is false on linux"
+        r.stderr
+            .contains("rtems-only.yml  # skipped: `when: {{ is_rtems }}` is false"),
+        "{}",
+        r.stderr
+    );
+    // the post-build file ran after make, with the fact the pre-build file set
+    let marker = t.path("support/tasky/db/tasky.marker");
+    assert_eq!(
+        std::os::unix::fs::PermissionsExt::mode(&fs_err::metadata(&marker).unwrap().permissions())
+            & 0o777,
+        0o600
     );
 
+    let dry = t.ok(&["support", "build", "tasky", "--dry-run", "--force"]);
+    for name in [
+        "Say hello",
+        "Pick the marker name",
+        "Log each word in the clone (item=one)",
+        "Not on linux",
+        "Only for RTEMS targets",
+        "Mark the build",
+    ] {
+        assert!(
+            dry.stdout.contains(&format!("task `{name}` (")),
+            "no `{name}` in\n{}",
+            dry.stdout
+        );
+    }
+    assert!(
+        dry.stdout.contains("tasky-post.yml:1:3): file path="),
+        "{}",
+        dry.stdout
+    );
+}
+
+#[test]
+fn skip_tasks_builds_without_task_files() {
+    let t = Tree::new();
     let r = t.ok(&["support", "build", "tasky", "--skip-apt", "--skip-tasks"]);
     assert!(r.stderr.contains("(skipped: --skip-tasks)"), "{}", r.stderr);
     assert!(t.path("support/tasky/db/tasky.db").is_file());
+    assert!(!t.path("support/tasky/tasks.log").exists());
+}
+
+#[test]
+fn an_unknown_ansible_module_fails_before_anything_runs() {
+    let t = Tree::new();
+    let dir = t.ibek_support().join("tasky");
+    fs_err::write(
+        dir.join("tasky-post.yml"),
+        "- name: Mark the build\n  ansible.builtin.file:\n    path: /x\n    state: touch\n\
+         - name: Install\n  ansible.builtin.apt:\n    name: libevent-dev\n",
+    )
+    .unwrap();
+    let r = t.run(&["support", "build", "tasky", "--skip-apt"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("tasky-post.yml:6:3: error: unknown Ansible module `ansible.builtin.apt`"),
+        "{}",
+        r.stderr
+    );
+    assert!(!t.path("support/tasky").exists(), "nothing ran: no clone");
+}
+
+#[test]
+fn an_undefined_variable_in_a_task_fails_before_anything_runs() {
+    let t = Tree::new();
+    fs_err::write(
+        t.ibek_support().join("tasky/tasky-post.yml"),
+        "- name: Mark the build\n  ansible.builtin.file:\n    path: \"{{ local_pth }}/x\"\n    state: touch\n",
+    )
+    .unwrap();
+    let r = t.run(&["support", "build", "tasky", "--skip-apt"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("tasky-post.yml:1:3: task `Mark the build` failed: cannot render `path`: undefined variable `local_pth` (did you mean `local_path`?)"),
+        "{}",
+        r.stderr
+    );
+    assert!(!t.path("support/tasky").exists(), "nothing ran: no clone");
+}
+
+#[test]
+fn build_prints_the_url_git_resolves_through_instead_of() {
+    let t = Tree::new();
+    let dir = t.ibek_support().join("mirrored");
+    fs_err::create_dir_all(&dir).unwrap();
+    fs_err::write(
+        dir.join("mirrored.install.yml"),
+        "module: mirrored\nversion: R1-0\ngit_repo: https://github.com/iocforge-tests/tasky\n",
+    )
+    .unwrap();
+    let mirror = format!("{}/", t.base.join("src/repos").display());
+    let out = Command::new(env!("CARGO_BIN_EXE_iocforge"))
+        .args(["support", "build", "mirrored", "--skip-apt"])
+        .current_dir(t.ibek_support())
+        .env("EPICS_ROOT", t.epics())
+        .env("EPICS_TARGET_ARCH", "linux-x86_64")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_COUNT", "1")
+        .env("GIT_CONFIG_KEY_0", format!("url.{mirror}.insteadOf"))
+        .env("GIT_CONFIG_VALUE_0", "https://github.com/iocforge-tests/")
+        .env_remove("MAKEFLAGS")
+        .env_remove("MAKELEVEL")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "from https://github.com/iocforge-tests/tasky (git resolves it to {mirror}tasky)"
+        )),
+        "{stderr}"
+    );
+    assert!(t.path("support/mirrored/db/tasky.db").is_file());
 }
 
 #[test]

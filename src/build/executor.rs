@@ -6,14 +6,21 @@
 //! `make clean`). The first real failure stops the build with a
 //! [`StepFailed`] naming the step, the command and the tail of its output.
 
+use std::collections::BTreeMap;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use indexmap::IndexMap;
+use minijinja::value::Value;
+
 use super::command::{CommandSpec, RunOutput, Runner, SpawnError};
 use super::patch::{block_in_file, comment_out, line_in_file, Insert};
-use super::plan::{Action, RunIf, Step};
 use super::release::{blank_macro, db_folders, db_include_line};
+use super::step::{Action, RunIf, Step};
+use super::tasks::{describe_tasks, run_tasks, TaskError, TaskEvent, TaskFile, TaskFlow, TaskLog};
+use super::vars::Variables;
+use super::Downloader;
 
 /// How a step ended, when it did not stop the build.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,6 +39,10 @@ pub trait StepLog {
     fn finished(&mut self, step: &Step, outcome: &Outcome, elapsed: Duration);
     /// A step failed; the build stops.
     fn failed(&mut self, step: &Step, elapsed: Duration);
+    /// A step starts (the CLI heads the task lines of a task file with it).
+    fn started(&mut self, _step: &Step) {}
+    /// A task of an Ansible task file finished (within its step).
+    fn task(&mut self, _event: &TaskEvent) {}
 }
 
 /// Why a step failed.
@@ -80,12 +91,15 @@ pub enum ExecError {
         /// The file.
         file: PathBuf,
     },
-    /// An Ansible task file that applies: iocforge runs no Ansible.
-    #[error("`{}` is an Ansible task file, and iocforge does not run Ansible", file.display())]
+    /// An Ansible task file that was not loaded before the build.
+    #[error("the task file `{}` was not loaded and checked before the build", file.display())]
     AnsibleTask {
         /// The task file.
         file: PathBuf,
     },
+    /// A task of a task file failed.
+    #[error(transparent)]
+    Task(Box<TaskError>),
 }
 
 fn describe_exit(code: Option<i32>) -> String {
@@ -102,6 +116,11 @@ impl ExecError {
             ExecError::Command { code: Some(c), .. } => {
                 u8::try_from(*c).ok().filter(|c| *c != 0).unwrap_or(2)
             }
+            ExecError::Task(t) => t
+                .code
+                .and_then(|c| u8::try_from(c).ok())
+                .filter(|c| *c != 0)
+                .unwrap_or(2),
             _ => 2,
         }
     }
@@ -110,6 +129,7 @@ impl ExecError {
     pub fn tail(&self) -> &[String] {
         match self {
             ExecError::Command { tail, .. } => tail,
+            ExecError::Task(t) => &t.tail,
             _ => &[],
         }
     }
@@ -130,11 +150,25 @@ pub struct StepFailed {
     pub removed_clone: Option<PathBuf>,
 }
 
+/// What Ansible task files run with: the files, checked before the build,
+/// and the role's variables.
+#[derive(Debug, Clone)]
+pub struct TaskContext {
+    /// The module's variables (`Variables::for_install`).
+    pub vars: Variables,
+    /// Every task file of the plan, by path (see `tasks::load_plan_tasks`).
+    pub files: BTreeMap<PathBuf, TaskFile>,
+    /// How `get_url` fetches other than `file://` URLs.
+    pub downloader: Downloader,
+}
+
 /// Choices that change how steps run, not what they are.
 #[derive(Debug, Clone, Default)]
 pub struct ExecOptions {
-    /// Skip Ansible task files instead of failing on them.
+    /// Skip Ansible task files.
     pub skip_tasks: bool,
+    /// The task files and their variables (needed when the plan has any).
+    pub tasks: Option<TaskContext>,
 }
 
 struct Executor<'a> {
@@ -142,6 +176,57 @@ struct Executor<'a> {
     options: &'a ExecOptions,
     /// The folder this build cloned, if it did.
     cloned: Option<PathBuf>,
+    /// `set_fact` values, from task file to task file.
+    facts: IndexMap<String, Value>,
+    /// `meta: end_play` ran.
+    ended: bool,
+}
+
+/// Hands the tasks of a task file to the build's [`StepLog`].
+struct TaskLogAdapter<'a>(&'a mut dyn StepLog);
+
+impl TaskLog for TaskLogAdapter<'_> {
+    fn task(&mut self, event: &TaskEvent) {
+        self.0.task(event);
+    }
+}
+
+/// The `--dry-run` listing: each step, and under each task file its tasks
+/// with resolved arguments (`set_fact` applied as it goes).
+pub fn describe_plan(steps: &[Step], tasks: Option<&TaskContext>) -> Result<String, TaskError> {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let mut facts = IndexMap::new();
+    let mut ended = false;
+    for step in steps {
+        let was_ended = ended;
+        if ended {
+            let _ = writeln!(out, "{step}  # not reached after end_play");
+        } else {
+            let _ = writeln!(out, "{step}");
+        }
+        if let (Action::AnsibleTask { file, skipped_by }, Some(ctx)) = (&step.action, tasks) {
+            if let Some(tf) = ctx.files.get(file) {
+                // a file that does not run is listed too, but its facts go nowhere
+                let runs = skipped_by.is_none() && !was_ended;
+                let mut own = facts.clone();
+                let facts = if runs { &mut facts } else { &mut own };
+                let (lines, flow) = describe_tasks(tf, &ctx.vars, facts, !runs)?;
+                ended = ended || (runs && flow == TaskFlow::EndPlay);
+                let note = if was_ended {
+                    "  # not reached after end_play"
+                } else if skipped_by.is_some() {
+                    "  # not run: the file is skipped"
+                } else {
+                    ""
+                };
+                for line in lines {
+                    let _ = writeln!(out, "{:<10}   {line}{note}", "");
+                }
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// Runs `steps` in order; stops at the first failure.
@@ -155,11 +240,19 @@ pub fn execute(
         runner,
         options,
         cloned: None,
+        facts: IndexMap::new(),
+        ended: false,
     };
     for step in steps {
         let start = Instant::now();
-        match ex.step(&step.action) {
-            Ok(outcome) => log.finished(step, &outcome, start.elapsed()),
+        log.started(step);
+        match ex.step(&step.action, log) {
+            Ok(outcome) => {
+                log.finished(step, &outcome, start.elapsed());
+                if ex.ended {
+                    return Ok(());
+                }
+            }
             Err(source) => {
                 log.failed(step, start.elapsed());
                 let after_clone = matches!(
@@ -245,7 +338,7 @@ impl Executor<'_> {
         })
     }
 
-    fn step(&mut self, action: &Action) -> Result<Outcome, ExecError> {
+    fn step(&mut self, action: &Action, log: &mut dyn StepLog) -> Result<Outcome, ExecError> {
         match action {
             Action::Run {
                 command,
@@ -423,12 +516,37 @@ impl Executor<'_> {
                 fs_err::copy(file, dir.join(name)).map_err(file_err("copy a protocol file"))?;
                 Ok(Outcome::Done(None))
             }
-            Action::AnsibleTask { file } => {
-                if self.options.skip_tasks {
-                    Ok(Outcome::Skipped("--skip-tasks".into()))
-                } else {
-                    Err(ExecError::AnsibleTask { file: file.clone() })
+            Action::AnsibleTask { file, skipped_by } => {
+                if skipped_by.is_some() {
+                    return Ok(Outcome::Skipped("its `when` is false".into()));
                 }
+                if self.options.skip_tasks {
+                    return Ok(Outcome::Skipped("--skip-tasks".into()));
+                }
+                let Some((ctx, tf)) = self
+                    .options
+                    .tasks
+                    .as_ref()
+                    .and_then(|c| c.files.get(file).map(|f| (c, f)))
+                else {
+                    return Err(ExecError::AnsibleTask { file: file.clone() });
+                };
+                let flow = run_tasks(
+                    tf,
+                    &ctx.vars,
+                    &mut self.facts,
+                    &mut *self.runner,
+                    &mut TaskLogAdapter(log),
+                    ctx.downloader,
+                )
+                .map_err(|e| ExecError::Task(Box::new(e)))?;
+                if flow == TaskFlow::EndPlay {
+                    self.ended = true;
+                    return Ok(Outcome::Done(Some(
+                        "`meta: end_play`: the build ends here".into(),
+                    )));
+                }
+                Ok(Outcome::Done(None))
             }
         }
     }
@@ -437,7 +555,7 @@ impl Executor<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::build::plan::Phase;
+    use crate::build::step::Phase;
 
     /// Records commands; fails the ones whose line contains `fail`.
     #[derive(Default)]
@@ -642,28 +760,107 @@ mod tests {
     }
 
     #[test]
-    fn ansible_tasks_fail_unless_skipped() {
-        let steps = [Step {
-            phase: Phase::PreBuild,
-            action: Action::AnsibleTask {
-                file: PathBuf::from("/s/pvxs/pvxs-tasks.yml"),
-            },
-        }];
-        let err = execute(
-            &steps,
-            &mut FakeRunner::default(),
-            &mut Log::default(),
-            &ExecOptions::default(),
-        )
-        .unwrap_err();
-        assert!(err.to_string().contains("iocforge does not run Ansible"));
-        let skip = ExecOptions { skip_tasks: true };
-        execute(
-            &steps,
-            &mut FakeRunner::default(),
-            &mut Log::default(),
-            &skip,
+    fn task_files_run_through_the_runner_and_end_play_stops_the_build() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("t.yml");
+        fs_err::write(
+            &file,
+            "- name: build {{ item }}\n  ansible.builtin.command: make {{ item }}\n  args:\n    chdir: /src\n  loop: [a, b]\n\
+             - ansible.builtin.set_fact:\n    done: yes\n\
+             - meta: end_play\n  when: done | bool\n- shell: never\n",
         )
         .unwrap();
+        let steps = [
+            Step {
+                phase: Phase::PreBuild,
+                action: Action::AnsibleTask {
+                    file: file.clone(),
+                    skipped_by: None,
+                },
+            },
+            Step {
+                phase: Phase::Build,
+                action: Action::Run {
+                    command: CommandSpec::new("make", ["all"]),
+                    when: RunIf::Always,
+                    ignore_errors: false,
+                },
+            },
+        ];
+        let files = crate::build::tasks::load_plan_tasks(&steps).unwrap();
+        let options = ExecOptions {
+            skip_tasks: false,
+            tasks: Some(TaskContext {
+                vars: Variables::new(IndexMap::new()),
+                files,
+                downloader: Downloader::Curl,
+            }),
+        };
+        let mut runner = FakeRunner::default();
+        execute(&steps, &mut runner, &mut Log::default(), &options).unwrap();
+        assert_eq!(runner.ran, ["make a", "make b"]);
+
+        let mut runner = FakeRunner::default();
+        let skip = ExecOptions {
+            skip_tasks: true,
+            ..options.clone()
+        };
+        execute(&steps, &mut runner, &mut Log::default(), &skip).unwrap();
+        assert_eq!(runner.ran, ["make all"]);
+
+        let listing = describe_plan(&steps, options.tasks.as_ref()).unwrap();
+        assert!(
+            listing.contains("task `build {{ item }} (item=a)` (")
+                && listing.contains("command 'make a' chdir=/src"),
+            "{listing}"
+        );
+        assert!(
+            listing.contains("meta end_play  # the build ends here"),
+            "{listing}"
+        );
+        assert!(listing.contains("not reached after end_play"), "{listing}");
+        assert!(
+            listing.contains("make all  # not reached after end_play"),
+            "{listing}"
+        );
+    }
+
+    #[test]
+    fn a_skipped_task_file_is_listed_even_when_it_cannot_be_rendered() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("rtems.yml");
+        fs_err::write(
+            &file,
+            "- name: Cross build\n  shell: make CC={{ rtems_cc }}\n",
+        )
+        .unwrap();
+        let step = |skipped_by: Option<String>| Step {
+            phase: Phase::PreBuild,
+            action: Action::AnsibleTask {
+                file: file.clone(),
+                skipped_by,
+            },
+        };
+        let steps = [step(Some("{{ is_rtems }}".into()))];
+        let ctx = TaskContext {
+            vars: Variables::new(IndexMap::new()),
+            files: crate::build::tasks::load_plan_tasks(&steps).unwrap(),
+            downloader: Downloader::Curl,
+        };
+        let listing = describe_plan(&steps, Some(&ctx)).unwrap();
+        assert!(
+            listing.contains("task `Cross build` (")
+                && listing.contains(
+                    "cannot be listed: cannot render the command: undefined variable `rtems_cc`"
+                ),
+            "{listing}"
+        );
+        // the same file, run: the error stops the listing (and so the build)
+        let err = describe_plan(&[step(None)], Some(&ctx)).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("rtems.yml:1:3: task `Cross build` failed"),
+            "{err}"
+        );
     }
 }

@@ -99,7 +99,7 @@ pub struct Script {
     pub post_build: Option<Flag>,
 }
 
-/// An item of `tasks`: an Ansible task file (not run by iocforge).
+/// An item of `tasks`: an Ansible task file (run by `build::tasks`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Task {
     /// Task file relative to the module's ibek-support folder.

@@ -5,8 +5,10 @@
 //! `install.rs` reads the file (strings kept as written, with spans) →
 //! `spec.rs` renders it in ibek-support's variable scope (`vars.rs`) into an
 //! [`InstallSpec`] → `plan.rs` turns spec and [`BuildEnv`] into [`Step`]s
-//! (pure) → `executor.rs` runs them: commands (`command.rs`, `apt.rs`) and
-//! file edits (`patch.rs`, `release.rs`); `stamp.rs` records what was built.
+//! (pure data, `step.rs`) → `executor.rs` runs them: commands (`command.rs`,
+//! `apt.rs`), file edits (`patch.rs`, `release.rs`) and the Ansible task
+//! files of `tasks:` (`tasks/`, checked before the first step); `stamp.rs`
+//! records what was built and `git.rs` shows where `insteadOf` sends a clone.
 //! Every `/epics/...` path of the roles is under [`BuildEnv::epics_root`], so
 //! a whole build can run in a temporary tree.
 //!
@@ -24,6 +26,7 @@ pub mod context;
 pub mod docker;
 pub mod dockerfile;
 pub mod executor;
+pub mod git;
 pub mod image;
 pub mod install;
 pub mod ioc_build;
@@ -34,6 +37,8 @@ pub mod plan;
 pub mod release;
 pub mod spec;
 pub mod stamp;
+pub mod step;
+pub mod tasks;
 pub mod vars;
 
 use std::path::{Path, PathBuf};
@@ -42,8 +47,9 @@ pub use apt::{Apt, Downloader};
 
 use crate::layout::{Environment, EpicsLayout};
 pub use install::{load_install, InstallFile};
-pub use plan::{plan, Phase, Step};
+pub use plan::plan;
 pub use spec::{resolve_install, InstallSpec};
+pub use step::{Phase, Step};
 
 /// Where and for what a build runs: the `/epics` tree, the module's
 /// ibek-support folder, the target architecture and the build switches.

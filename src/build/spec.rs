@@ -81,6 +81,18 @@ pub struct Hook {
     pub post_build: bool,
 }
 
+/// A `tasks` item: an Ansible task file, before or after `make`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskFileRef {
+    /// Task file relative to the ibek-support folder.
+    pub path: String,
+    /// After `make`.
+    pub post_build: bool,
+    /// `None` when its `when` holds, else the condition as written (the
+    /// file is still checked and listed by `--dry-run`).
+    pub skipped_by: Option<String>,
+}
+
 /// What one module's build does, fully decided.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InstallSpec {
@@ -126,8 +138,8 @@ pub struct InstallSpec {
     pub patch_file: Option<PatchSpec>,
     /// `scripts`.
     pub scripts: Vec<Hook>,
-    /// `tasks` whose `when` holds (Ansible task files).
-    pub tasks: Vec<Hook>,
+    /// `tasks` (Ansible task files), with whether their `when` holds.
+    pub tasks: Vec<TaskFileRef>,
     /// `bash` items whose `when` holds.
     pub bash: Vec<Hook>,
     /// `remove_files_prebuild`.
@@ -294,12 +306,16 @@ pub fn resolve_install(
         .collect();
     let mut tasks = Vec::new();
     for t in &file.tasks {
-        if r.flag(t.when.as_ref(), true, "`when` of a `tasks` item") {
-            tasks.push(Hook {
-                text: r.text(&t.path, "`path`"),
-                post_build: r.flag(t.post_build.as_ref(), false, "`post_build`"),
-            });
-        }
+        let applies = r.flag(t.when.as_ref(), true, "`when` of a `tasks` item");
+        let skipped_by = (!applies).then(|| match &t.when {
+            Some(Flag::Text(w)) => w.value.clone(),
+            _ => "false".to_string(),
+        });
+        tasks.push(TaskFileRef {
+            path: r.text(&t.path, "`path`"),
+            post_build: r.flag(t.post_build.as_ref(), false, "`post_build`"),
+            skipped_by,
+        });
     }
     let mut bash = Vec::new();
     for b in &file.bash {

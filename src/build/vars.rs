@@ -60,7 +60,7 @@ pub fn ansible_bool(v: &Value) -> bool {
 }
 
 /// Reads a rendered condition as Ansible does: a boolean word, or an error.
-fn condition_word(text: &str) -> Option<bool> {
+pub(crate) fn condition_word(text: &str) -> Option<bool> {
     match text.trim().to_ascii_lowercase().as_str() {
         "true" | "yes" | "on" | "1" | "y" | "t" => Some(true),
         "false" | "no" | "off" | "0" | "n" | "f" | "none" => Some(false),
@@ -162,6 +162,11 @@ impl Scope {
     /// The message for a failed render: a failure inside a variable first,
     /// then an undefined name with a suggestion, then minijinja's words.
     fn explain(&self, text: &str, e: &Error) -> String {
+        self.explain_with(text, e, &IndexMap::new())
+    }
+
+    /// [`Scope::explain`] knowing the task-time names too.
+    fn explain_with(&self, text: &str, e: &Error, extra: &IndexMap<String, Value>) -> String {
         if let Some(inner) = lock(&self.failure).take() {
             return inner;
         }
@@ -176,8 +181,10 @@ impl Scope {
                         .map(|x| x.undeclared_variables(false))
                 })
                 .unwrap_or_default();
-            let mut unknown: Vec<&String> =
-                used.iter().filter(|n| !self.raw.contains_key(*n)).collect();
+            let mut unknown: Vec<&String> = used
+                .iter()
+                .filter(|n| !self.raw.contains_key(*n) && !extra.contains_key(*n))
+                .collect();
             unknown.sort();
             if let Some(name) = unknown.first() {
                 let mut msg = format!("undefined variable `{name}`");
@@ -192,6 +199,34 @@ impl Scope {
             let _ = write!(msg, ": {detail}");
         }
         msg
+    }
+}
+
+/// The role's scope under task-time names: facts of `set_fact` and the loop
+/// `item` shadow the role's variables, as Ansible's precedence has it.
+#[derive(Debug)]
+struct Layered {
+    extra: IndexMap<String, Value>,
+    scope: Arc<Scope>,
+}
+
+impl Object for Layered {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Map
+    }
+
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        let name = key.as_str()?;
+        if let Some(v) = self.extra.get(name) {
+            return Some(v.clone());
+        }
+        self.scope.get_value(key)
+    }
+
+    fn enumerate(self: &Arc<Self>) -> Enumerator {
+        let mut keys: Vec<Value> = self.extra.keys().map(|k| Value::from(k.as_str())).collect();
+        keys.extend(self.scope.raw.keys().map(|k| Value::from(k.as_str())));
+        Enumerator::Values(keys)
     }
 }
 
@@ -345,6 +380,44 @@ impl Variables {
         }
         lock(&self.scope.failure).take();
         self.scope.render(text)
+    }
+
+    /// Renders a string with task-time variables (`item`, facts) over the scope.
+    pub fn render_with(
+        &self,
+        text: &str,
+        extra: &IndexMap<String, Value>,
+    ) -> Result<String, String> {
+        if !has_template_syntax(text) {
+            return Ok(text.to_string());
+        }
+        lock(&self.scope.failure).take();
+        let ctx = self.layered(extra);
+        self.scope
+            .env
+            .render_str(text, ctx)
+            .map_err(|e| self.scope.explain_with(text, &e, extra))
+    }
+
+    /// Evaluates a Jinja expression (a `when:` condition) with task-time variables.
+    pub fn eval_with(&self, expr: &str, extra: &IndexMap<String, Value>) -> Result<Value, String> {
+        lock(&self.scope.failure).take();
+        let ctx = self.layered(extra);
+        let compiled = self
+            .scope
+            .env
+            .compile_expression(expr)
+            .map_err(|e| self.scope.explain_with(expr, &e, extra))?;
+        compiled
+            .eval(ctx)
+            .map_err(|e| self.scope.explain_with(expr, &e, extra))
+    }
+
+    fn layered(&self, extra: &IndexMap<String, Value>) -> Value {
+        Value::from_object(Layered {
+            extra: extra.clone(),
+            scope: self.scope.clone(),
+        })
     }
 
     /// Evaluates a condition as ibek-support's roles do. A YAML bool is

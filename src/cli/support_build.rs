@@ -13,8 +13,12 @@ use clap::Args;
 use super::{printer, CmdResult, Failure};
 use crate::build::apt::runtime_install_commands;
 use crate::build::command::{ProcessRunner, Runner};
-use crate::build::executor::{execute, ExecError, ExecOptions, Outcome, StepFailed, StepLog};
+use crate::build::executor::{
+    describe_plan, execute, ExecError, ExecOptions, Outcome, StepFailed, StepLog, TaskContext,
+};
 use crate::build::stamp::{hash_folder, Freshness, Stamp};
+use crate::build::tasks::{load_plan_tasks, TaskEvent};
+use crate::build::vars::Variables;
 use crate::build::{
     load_install, locate_module, plan, resolve_install, Apt, BuildEnv, Downloader, Step,
 };
@@ -63,7 +67,7 @@ pub struct BuildArgs {
     /// Print the plan on stdout and change nothing
     #[arg(long)]
     dry_run: bool,
-    /// Skip Ansible task files (`tasks:`) instead of failing on them
+    /// Skip Ansible task files (`tasks:`); they are still checked
     #[arg(long)]
     skip_tasks: bool,
     /// Copy every command's output to stderr as it runs
@@ -112,6 +116,28 @@ impl StepLog for StderrLog<'_> {
         printer::info(&format!("[{}] {step}  ({status})", self.module));
     }
 
+    fn started(&mut self, step: &Step) {
+        if let crate::build::step::Action::AnsibleTask {
+            file,
+            skipped_by: None,
+        } = &step.action
+        {
+            printer::info(&format!(
+                "[{}] {:<10} running the tasks of {}",
+                self.module,
+                step.phase.name(),
+                file.display()
+            ));
+        }
+    }
+
+    fn task(&mut self, event: &TaskEvent) {
+        printer::info(&format!(
+            "[{}]            task `{}` ({})  ({})",
+            self.module, event.name, event.location, event.status
+        ));
+    }
+
     fn failed(&mut self, step: &Step, elapsed: Duration) {
         printer::info(&format!(
             "[{}] {step}  (FAILED after {})",
@@ -133,17 +159,8 @@ fn step_failure(f: &StepFailed) -> Failure {
             dir.display()
         ));
     }
-    match &f.source {
-        ExecError::AnsibleTask { .. } => {
-            failure = failure.with_hint(
-                "port the task to `bash:` or `scripts:` items of the install.yml, \
-                 or pass --skip-tasks to build without it",
-            );
-        }
-        ExecError::Spawn { source, .. } => {
-            failure = failure.with_hint(format!("install `{}` or put it on PATH", source.program));
-        }
-        _ => {}
+    if let ExecError::Spawn { source, .. } = &f.source {
+        failure = failure.with_hint(format!("install `{}` or put it on PATH", source.program));
     }
     Failure::Exit(f.source.exit_code(), failure)
 }
@@ -172,6 +189,19 @@ pub fn run(args: BuildArgs, layout: &EpicsLayout) -> CmdResult {
     env.skip_clean = args.skip_clean;
     let spec = resolve_install(&file, &env, args.version.as_deref())?;
     let steps = plan(&spec, &env);
+    // every task file is checked before the first step runs
+    let tasks = TaskContext {
+        files: load_plan_tasks(&steps)?,
+        vars: Variables::for_install(&file, &env, args.version.as_deref()),
+        downloader: env.downloader,
+    };
+    let resolved = crate::build::git::resolved_url(&spec.git_repo);
+    let source = match &resolved {
+        Some(url) if *url != spec.git_repo => {
+            format!("{} (git resolves it to {url})", spec.git_repo)
+        }
+        _ => spec.git_repo.clone(),
+    };
 
     let stamp_path = Stamp::path(&env.configure(), &args.module);
     let stamp = Stamp {
@@ -183,11 +213,13 @@ pub fn run(args: BuildArgs, layout: &EpicsLayout) -> CmdResult {
     let freshness = stamp.freshness(Stamp::read(&stamp_path).as_ref(), spec.local_path.exists());
     let up_to_date = freshness == Freshness::UpToDate;
 
+    // rendering every task (as --dry-run does) finds an undefined variable
+    // in a task file before the first step runs
+    let listing =
+        describe_plan(&steps, Some(&tasks)).map_err(|e| Failure::exit(1, e.to_string()))?;
     if args.dry_run {
-        let mut out = String::new();
-        for s in &steps {
-            let _ = writeln!(out, "{s}");
-        }
+        let out = listing;
+        printer::info(&format!("[{}] {} from {source}", args.module, spec.version));
         printer::data(&out);
         if up_to_date && !args.force {
             printer::info(&format!(
@@ -222,10 +254,9 @@ pub fn run(args: BuildArgs, layout: &EpicsLayout) -> CmdResult {
         return Ok(());
     }
     printer::info(&format!(
-        "[{}] building {} from {} in {}",
+        "[{}] building {} from {source} in {}",
         args.module,
         spec.version,
-        spec.git_repo,
         spec.local_path.display()
     ));
     let mut runner = ProcessRunner {
@@ -237,6 +268,7 @@ pub fn run(args: BuildArgs, layout: &EpicsLayout) -> CmdResult {
     };
     let options = ExecOptions {
         skip_tasks: args.skip_tasks,
+        tasks: Some(tasks),
     };
     execute(&steps, &mut runner, &mut log, &options).map_err(|f| step_failure(&f))?;
     stamp
