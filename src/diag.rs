@@ -235,13 +235,45 @@ impl Diagnostics {
         self.0.is_empty()
     }
 
-    /// All of them, rendered for humans, separated by blank lines.
+    /// All of them, rendered for humans, separated by blank lines; a
+    /// diagnostic that recurs (the same mistake in every item of an
+    /// `ibek.repeat`, say) is shown once with the count of its recurrences.
     pub fn render(&self) -> String {
-        self.0
-            .iter()
-            .map(Diagnostic::render)
+        self.grouped()
+            .into_iter()
+            .map(|(d, n)| {
+                if n == 1 {
+                    d.render()
+                } else {
+                    let more = n - 1;
+                    let times = if more == 1 { "time" } else { "times" };
+                    d.clone()
+                        .with_note(format!("the same error recurs {more} more {times}"))
+                        .render()
+                }
+            })
             .collect::<Vec<_>>()
             .join("\n")
+    }
+
+    /// One diagnostic per cause, in first-seen order, with how often it occurs.
+    ///
+    /// Two diagnostics share a cause when they have the same severity,
+    /// file, span, notes and message once numbers are ignored (so `repeat 3
+    /// of entity 0` and `repeat 4 of entity 0` are one cause).
+    pub fn grouped(&self) -> Vec<(&Diagnostic, usize)> {
+        let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+        let mut out: Vec<(&Diagnostic, usize)> = Vec::new();
+        for d in &self.0 {
+            let key = cause_key(d);
+            if let Some(&i) = index.get(&key) {
+                out[i].1 += 1;
+            } else {
+                index.insert(key, out.len());
+                out.push((d, 1));
+            }
+        }
+        out
     }
 }
 
@@ -258,6 +290,36 @@ impl std::fmt::Display for Diagnostics {
 }
 
 impl std::error::Error for Diagnostics {}
+
+fn cause_key(d: &Diagnostic) -> String {
+    let mut key = format!(
+        "{:?}\u{0}{}\u{0}{:?}\u{0}",
+        d.severity,
+        d.source
+            .as_ref()
+            .map(|s| s.path.display().to_string())
+            .unwrap_or_default(),
+        d.span
+            .map(|s| (s.start.line, s.start.col, s.end.line, s.end.col)),
+    );
+    let mut in_digits = false;
+    for c in d
+        .message
+        .chars()
+        .chain(d.notes.iter().flat_map(|n| n.chars()))
+    {
+        if c.is_ascii_digit() {
+            if !in_digits {
+                key.push('#');
+            }
+            in_digits = true;
+        } else {
+            in_digits = false;
+            key.push(c);
+        }
+    }
+    key
+}
 
 /// A failure of the environment, not of the user's input: a file that
 /// cannot be read or written, a missing tool, an unreachable daemon. It is
@@ -359,6 +421,39 @@ mod tests {
         assert_eq!(
             d.render(),
             "ioc.yaml:3:11: error: bad port\n  |\n3 |     port: abc\n  |           ^^^\n   = hint: use a number\n"
+        );
+    }
+
+    #[test]
+    fn recurring_errors_are_shown_once_with_a_count() {
+        let src = SourceFile::from_text("ioc.yaml", "entities:\n  - type: ibek.repeat\n");
+        let span = Span {
+            start: Pos {
+                line: 2,
+                col: 4,
+                index: 0,
+            },
+            end: Pos {
+                line: 2,
+                col: 21,
+                index: 0,
+            },
+        };
+        let mut diags = Diagnostics::default();
+        for i in 0..500 {
+            diags.push(Diagnostic::error(
+                &src,
+                span,
+                format!("repeat {i} of entity 0: bad"),
+            ));
+        }
+        diags.push(Diagnostic::error(&src, span, "another cause"));
+        let text = diags.render();
+        assert_eq!(text.matches(": error:").count(), 2, "{text}");
+        assert!(text.contains("repeat 0 of entity 0: bad"), "{text}");
+        assert!(
+            text.contains("the same error recurs 499 more times"),
+            "{text}"
         );
     }
 

@@ -58,3 +58,6 @@ pub const NO_PROXY: &str = "NO_PROXY";
 
 /// The default `EPICS_ROOT` when the variable is not set.
 pub const DEFAULT_EPICS_ROOT: &str = "/epics/";
+/// Raises iocforge's bounds on template work, string sizes and YAML alias
+/// expansion: `key=value,...` or a factor for all (see `limits.rs`, README "Limits").
+pub const IOCFORGE_LIMITS: &str = "IOCFORGE_LIMITS";

@@ -6,14 +6,17 @@
 
 pub mod build;
 pub mod cli;
+pub mod contain;
 pub mod db;
 pub mod diag;
 pub mod env;
 pub mod jinja;
 pub mod layout;
+pub mod limits;
 pub mod model;
 pub mod output;
 pub mod pattern;
+pub mod pvi;
 pub mod render;
 pub mod resolve;
 pub mod runtime;

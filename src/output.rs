@@ -1,12 +1,23 @@
 //! The one writer of generated files: all or nothing.
 //!
 //! Renderers return an [`OutputSet`] (file name → text). [`write_folder`]
-//! writes it into a fresh temporary folder beside the target and then swaps
-//! it into place, so a failure never leaves a half-written output and an
-//! earlier good output stays intact until the new one is complete. Like
-//! ibek, the target folder holds only the generated files afterwards.
+//! writes it into a fresh sibling folder (`.NAME.iocforge-new-*`) and then
+//! swaps it into place with one `renameat2(RENAME_EXCHANGE)`, so the output
+//! folder is at every instant either the old one or the new one, complete,
+//! and a failure leaves the old one untouched. Where the filesystem cannot
+//! exchange, two renames are used (old aside as `.NAME.iocforge-old-*`,
+//! new in); a run killed between them leaves the folder missing until the
+//! next run, which puts the old one back before anything else. Each run
+//! removes the temporaries earlier runs left behind.
+//!
+//! A folder that is a mount point or a symlink (Kubernetes mounts the
+//! runtime folder) cannot be renamed: its contents are replaced in place,
+//! file by file, each file written to a temporary beside it and renamed
+//! over the old one, as ibek writes into such folders. Like ibek, the
+//! target folder holds only the generated files afterwards.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::ffi::OsString;
 use std::io;
 use std::path::{Path, PathBuf};
 
@@ -26,54 +37,253 @@ impl OutputSet {
     }
 }
 
-/// Replaces the contents of `folder` with exactly the files of `set`, atomically.
-pub fn write_folder(folder: &Path, set: &OutputSet) -> io::Result<()> {
+const NEW_TAG: &str = ".iocforge-new-";
+const OLD_TAG: &str = ".iocforge-old-";
+const TMP_TAG: &str = ".iocforge-tmp-";
+
+fn parent_and_name(folder: &Path) -> (PathBuf, String) {
     let parent = match folder.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    fs_err::create_dir_all(&parent)?;
     let name = folder
         .file_name()
         .map_or_else(|| "output".into(), |n| n.to_string_lossy().into_owned());
-    let staging = tempfile::Builder::new()
-        .prefix(&format!(".{name}.iocforge-new-"))
-        .tempdir_in(&parent)?;
+    (parent, name)
+}
+
+/// Temporaries of earlier runs for `name` in `parent`: (old ones, new ones).
+fn leftovers(parent: &Path, name: &str) -> io::Result<(Vec<PathBuf>, Vec<PathBuf>)> {
+    let old_prefix = format!(".{name}{OLD_TAG}");
+    let new_prefix = format!(".{name}{NEW_TAG}");
+    let mut old = Vec::new();
+    let mut new = Vec::new();
+    for entry in fs_err::read_dir(parent)? {
+        let entry = entry?;
+        let file_name = entry.file_name();
+        let Some(n) = file_name.to_str() else {
+            continue;
+        };
+        if n.starts_with(&old_prefix) {
+            old.push(entry.path());
+        } else if n.starts_with(&new_prefix) {
+            new.push(entry.path());
+        }
+    }
+    old.sort();
+    new.sort();
+    Ok((old, new))
+}
+
+/// Finishes what an interrupted earlier run left: a missing folder gets
+/// its old contents back, and every temporary is removed.
+pub fn recover(folder: &Path) -> io::Result<()> {
+    let (parent, name) = parent_and_name(folder);
+    if !parent.is_dir() {
+        return Ok(());
+    }
+    let (mut old, new) = leftovers(&parent, &name)?;
+    if folder.symlink_metadata().is_err() {
+        // killed between the two renames of the fallback: the old folder is whole
+        if let Some(previous) = old.pop() {
+            fs_err::rename(&previous, folder)?;
+        }
+    }
+    for dir in old.into_iter().chain(new) {
+        fs_err::remove_dir_all(&dir)?;
+    }
+    Ok(())
+}
+
+/// Writes `set` into a fresh staging folder (nobody else sees it yet).
+fn write_staged(root: &Path, set: &OutputSet) -> io::Result<()> {
     for (rel, text) in &set.0 {
-        let path = staging.path().join(rel);
+        let path = root.join(rel);
         if let Some(dir) = path.parent() {
             fs_err::create_dir_all(dir)?;
         }
         fs_err::write(&path, text)?;
     }
-    let staged = staging.keep();
-    if folder.exists() {
-        let old = tempfile::Builder::new()
-            .prefix(&format!(".{name}.iocforge-old-"))
-            .tempdir_in(&parent)?
-            .keep();
-        // rename over an empty directory is allowed on Linux
-        if let Err(e) = fs_err::rename(folder, &old) {
+    Ok(())
+}
+
+/// Whether the folder must be written in place: a symlink, or a mount point
+/// (its device differs from its parent's).
+fn written_in_place(folder: &Path, parent: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(meta) = folder.symlink_metadata() else {
+        return false;
+    };
+    if meta.file_type().is_symlink() {
+        return true;
+    }
+    match fs_err::metadata(parent) {
+        Ok(p) => p.dev() != meta.dev() || p.ino() == meta.ino(),
+        Err(_) => false,
+    }
+}
+
+/// Replaces the contents of `folder` with exactly the files of `set`, atomically.
+pub fn write_folder(folder: &Path, set: &OutputSet) -> io::Result<()> {
+    let (parent, name) = parent_and_name(folder);
+    fs_err::create_dir_all(&parent)?;
+    recover(folder)?;
+    if written_in_place(folder, &parent) {
+        return write_in_place(folder, set);
+    }
+    let staging = tempfile::Builder::new()
+        .prefix(&format!(".{name}{NEW_TAG}"))
+        .tempdir_in(&parent)?;
+    write_staged(staging.path(), set)?;
+    if folder.symlink_metadata().is_err() {
+        let staged = staging.keep();
+        return fs_err::rename(&staged, folder).inspect_err(|_| {
             let _ = fs_err::remove_dir_all(&staged);
-            return Err(e);
+        });
+    }
+    match exchange(staging.path(), folder) {
+        // the staging folder now holds the old output; dropping it removes it
+        Ok(()) => Ok(()),
+        Err(e) if e.raw_os_error() == Some(libc_ebusy()) => {
+            // a mount point we did not recognise: write into it instead
+            drop(staging);
+            write_in_place(folder, set)
         }
-        if let Err(e) = fs_err::rename(&staged, folder) {
-            // put the previous output back before failing
-            let _ = fs_err::rename(&old, folder);
-            let _ = fs_err::remove_dir_all(&staged);
-            return Err(e);
-        }
+        Err(_) => two_renames(staging.keep(), folder, &parent, &name),
+    }
+}
+
+fn libc_ebusy() -> i32 {
+    rustix::io::Errno::BUSY.raw_os_error()
+}
+
+/// Swaps two paths in one step (Linux 3.15+, on most local filesystems).
+fn exchange(a: &Path, b: &Path) -> io::Result<()> {
+    rustix::fs::renameat_with(
+        rustix::fs::CWD,
+        a,
+        rustix::fs::CWD,
+        b,
+        rustix::fs::RenameFlags::EXCHANGE,
+    )
+    .map_err(io::Error::from)
+}
+
+/// The fallback swap: old aside, new in. A kill between the two leaves no
+/// folder; [`recover`] on the next run restores the old one.
+fn two_renames(staged: PathBuf, folder: &Path, parent: &Path, name: &str) -> io::Result<()> {
+    let old = tempfile::Builder::new()
+        .prefix(&format!(".{name}{OLD_TAG}"))
+        .tempdir_in(parent)?
+        .keep();
+    // rename over an empty directory is allowed on Linux
+    if let Err(e) = fs_err::rename(folder, &old) {
         let _ = fs_err::remove_dir_all(&old);
-    } else if let Err(e) = fs_err::rename(&staged, folder) {
         let _ = fs_err::remove_dir_all(&staged);
         return Err(e);
     }
+    if let Err(e) = fs_err::rename(&staged, folder) {
+        // put the previous output back before failing
+        let _ = fs_err::rename(&old, folder);
+        let _ = fs_err::remove_dir_all(&staged);
+        return Err(e);
+    }
+    let _ = fs_err::remove_dir_all(&old);
     Ok(())
+}
+
+/// Writes `set` into an existing folder that cannot be replaced: each file
+/// goes to a temporary beside it and is renamed over the old one; entries
+/// the set does not name are removed afterwards (symlinks are removed, not
+/// followed).
+fn write_in_place(folder: &Path, set: &OutputSet) -> io::Result<()> {
+    let folder = &fs_err::canonicalize(folder)?;
+    clean_in_place_temporaries(folder)?;
+    let mut keep: BTreeSet<OsString> = BTreeSet::new();
+    for rel in set.0.keys() {
+        if let Some(first) = rel.components().next() {
+            keep.insert(first.as_os_str().to_os_string());
+        }
+    }
+    write_files(folder, set)?;
+    for entry in fs_err::read_dir(folder)? {
+        let entry = entry?;
+        if keep.contains(&entry.file_name()) {
+            continue;
+        }
+        if entry.file_type()?.is_dir() {
+            fs_err::remove_dir_all(entry.path())?;
+        } else {
+            fs_err::remove_file(entry.path())?;
+        }
+    }
+    Ok(())
+}
+
+/// Removes `.*.iocforge-tmp-*` files a killed in-place write left.
+fn clean_in_place_temporaries(folder: &Path) -> io::Result<()> {
+    for entry in walkdir::WalkDir::new(folder).follow_links(false) {
+        let entry = entry.map_err(io::Error::other)?;
+        let n = entry.file_name().to_string_lossy();
+        if n.starts_with('.') && n.contains(TMP_TAG) && entry.file_type().is_file() {
+            fs_err::remove_file(entry.path())?;
+        }
+    }
+    Ok(())
+}
+
+/// Writes each file of `set` into `folder` (created if missing), each one
+/// atomically (temporary file, then rename); other files in `folder` stay.
+pub fn write_files(folder: &Path, set: &OutputSet) -> io::Result<()> {
+    fs_err::create_dir_all(folder)?;
+    for (rel, text) in &set.0 {
+        let path = folder.join(rel);
+        let dir = path.parent().unwrap_or(folder);
+        fs_err::create_dir_all(dir)?;
+        let file_name = path
+            .file_name()
+            .map_or_else(|| "file".into(), |n| n.to_string_lossy().into_owned());
+        // named so that a killed run's leftovers are recognised and cleaned
+        let mut tmp = tempfile::Builder::new()
+            .prefix(&format!(".{file_name}{TMP_TAG}"))
+            .tempfile_in(dir)?;
+        io::Write::write_all(&mut tmp, text.as_bytes())?;
+        // as ibek writes them: readable by all (a temporary file starts private)
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            tmp.as_file()
+                .set_permissions(std::fs::Permissions::from_mode(0o644))?;
+        }
+        tmp.persist(&path).map_err(|e| e.error)?;
+    }
+    Ok(())
+}
+
+/// Whether two paths name the same folder (compared after resolving links when they exist).
+pub fn same_dir(a: &Path, b: &Path) -> bool {
+    let norm = |p: &Path| {
+        fs_err::canonicalize(p)
+            .or_else(|_| std::path::absolute(p))
+            .unwrap_or_else(|_| p.to_path_buf())
+            .components()
+            .filter(|c| !matches!(c, std::path::Component::CurDir))
+            .collect::<PathBuf>()
+    };
+    norm(a) == norm(b)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn set(files: &[(&str, &str)]) -> OutputSet {
+        let mut s = OutputSet::default();
+        for (n, t) in files {
+            s.insert(*n, (*t).to_string());
+        }
+        s
+    }
 
     #[test]
     fn replaces_folder_contents_atomically() {
@@ -81,12 +291,47 @@ mod tests {
         let out = dir.path().join("runtime");
         fs_err::create_dir_all(&out).unwrap();
         fs_err::write(out.join("stale.txt"), "old").unwrap();
-        let mut set = OutputSet::default();
-        set.insert("st.cmd", "boot".into());
-        write_folder(&out, &set).unwrap();
+        write_folder(&out, &set(&[("st.cmd", "boot")])).unwrap();
         assert_eq!(fs_err::read_to_string(out.join("st.cmd")).unwrap(), "boot");
         assert!(!out.join("stale.txt").exists());
         let leftovers: Vec<_> = fs_err::read_dir(dir.path()).unwrap().collect();
         assert_eq!(leftovers.len(), 1, "no staging folders left behind");
+    }
+
+    #[test]
+    fn a_run_killed_between_renames_is_recovered_and_temporaries_go() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("runtime");
+        // what the fallback leaves when killed between its renames
+        let old = dir.path().join(".runtime.iocforge-old-abc");
+        fs_err::create_dir_all(&old).unwrap();
+        fs_err::write(old.join("st.cmd"), "previous").unwrap();
+        let new = dir.path().join(".runtime.iocforge-new-def");
+        fs_err::create_dir_all(&new).unwrap();
+        recover(&out).unwrap();
+        assert_eq!(
+            fs_err::read_to_string(out.join("st.cmd")).unwrap(),
+            "previous"
+        );
+        let names: Vec<_> = fs_err::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, vec![OsString::from("runtime")]);
+    }
+
+    #[test]
+    fn a_symlinked_folder_is_written_in_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real");
+        fs_err::create_dir_all(&real).unwrap();
+        fs_err::write(real.join("stale.txt"), "old").unwrap();
+        let link = dir.path().join("runtime");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        write_folder(&link, &set(&[("st.cmd", "boot"), ("sub/x.db", "db")])).unwrap();
+        assert!(link.symlink_metadata().unwrap().file_type().is_symlink());
+        assert_eq!(fs_err::read_to_string(real.join("st.cmd")).unwrap(), "boot");
+        assert_eq!(fs_err::read_to_string(real.join("sub/x.db")).unwrap(), "db");
+        assert!(!real.join("stale.txt").exists());
     }
 }

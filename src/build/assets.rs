@@ -34,6 +34,15 @@ pub enum AssetError {
         #[source]
         source: std::io::Error,
     },
+    /// An entry leads outside the tree it must come from.
+    #[error("{what} {source}")]
+    Outside {
+        /// Which list the entry is in (`runtime_files_list entry`, ...).
+        what: String,
+        /// Where it leads.
+        #[source]
+        source: crate::contain::Outside,
+    },
     /// `runtime_files_list` exists but cannot be read.
     #[error("cannot read `{}`", path.display())]
     ReadList {
@@ -115,6 +124,15 @@ pub fn default_assets(source: &Path, epics_root: &Path) -> Vec<PathBuf> {
     out.push(epics_root.parent().unwrap_or(Path::new("/")).join("venv"));
     out.push(epics_root.join("autosave"));
     out
+}
+
+/// The folder holding what `$EPICS_ROOT/ioc` links to, symlinks resolved.
+fn ioc_link_parent(epics_root: &Path) -> Option<PathBuf> {
+    let ioc = epics_root.join("ioc");
+    let target = fs_err::read_link(&ioc).ok()?;
+    let target = ioc.parent().unwrap_or(Path::new("/")).join(target);
+    let parent = crate::contain::normalize(&target).parent()?.to_path_buf();
+    Some(crate::contain::resolve(&parent, true))
 }
 
 /// The lines of `$EPICS_ROOT/support/configure/runtime_files_list`.
@@ -319,14 +337,41 @@ pub fn extract(
     let mut whole: Vec<PathBuf> = Vec::new();
     if opts.defaults {
         whole.extend(default_assets(&opts.source, &opts.epics_root));
+        // the folder holding the IOC source (where `$EPICS_ROOT/ioc` links to)
+        // moves whole: it must be a folder inside the tree, never `/` or above it
+        if let Some(ioc_parent) = ioc_link_parent(&opts.epics_root) {
+            let inside = |root: &Path| {
+                let root = crate::contain::resolve(root, true);
+                ioc_parent != root && ioc_parent.starts_with(&root)
+            };
+            if !inside(&opts.source) && !inside(&opts.epics_root) {
+                return Err(AssetError::Outside {
+                    what: "the `ioc` link's folder".into(),
+                    source: crate::contain::Outside {
+                        entry: opts.epics_root.join("ioc"),
+                        resolved: ioc_parent,
+                        root: opts.epics_root.clone(),
+                    },
+                });
+            }
+        }
     }
     // relative extras are relative to the source (ibek runs in it)
     whole.extend(opts.extras.iter().map(|e| opts.source.join(e)));
-    whole.extend(
-        runtime_files(&opts.epics_root)?
-            .into_iter()
-            .map(|f| opts.source.join(f)),
-    );
+    for f in runtime_files(&opts.epics_root)? {
+        // an entry may name its file absolutely, but only inside the source or EPICS root
+        let path = crate::contain::normalize(&opts.source.join(&f));
+        crate::contain::within_any(&[&opts.source, &opts.epics_root], &path, false).map_err(
+            |mut source| {
+                source.entry.clone_from(&f);
+                AssetError::Outside {
+                    what: "runtime_files_list entry".into(),
+                    source,
+                }
+            },
+        )?;
+        whole.push(path);
+    }
     for src in whole {
         // a link counts as present even when dangling (ibek's exists() follows
         // it, but the IOC link's target is moved by then in the same way)
@@ -542,6 +587,41 @@ mod tests {
             fs_err::read_link(t.landed("epics/ioc")).unwrap(),
             t.root.join("epics/generic-source/ioc")
         );
+    }
+
+    fn extract_error(t: &Tree) -> String {
+        let err = extract(&t.opts(), true, &mut |_| {}, &mut |_| {}).unwrap_err();
+        format!(
+            "{err}: {}",
+            std::error::Error::source(&err)
+                .map(ToString::to_string)
+                .unwrap_or_default()
+        )
+    }
+
+    #[test]
+    fn runtime_files_that_climb_out_of_the_source_are_refused() {
+        let t = Tree::new();
+        t.write("outside/secret", "s");
+        t.write(
+            "epics/support/configure/runtime_files_list",
+            "../outside/secret\n",
+        );
+        let err = extract_error(&t);
+        assert!(
+            err.contains("runtime_files_list entry") && err.contains("../outside/secret"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn an_ioc_link_to_a_top_level_folder_is_refused() {
+        let t = Tree::new();
+        fs_err::remove_file(t.root.join("epics/ioc")).unwrap();
+        // the link's parent would be `/`: ibek would move the whole file system
+        std::os::unix::fs::symlink("/opt", t.root.join("epics/ioc")).unwrap();
+        let err = extract_error(&t);
+        assert!(err.contains("`ioc` link"), "{err}");
     }
 
     #[test]

@@ -85,6 +85,8 @@ fn environment() -> Environment<'static> {
             .map_err(|_| Error::new(ErrorKind::WriteFailure, "failed to write output"))
     });
     env.set_unknown_method_callback(crate::jinja::methods::unknown_method);
+    // hostile install files end with an error, not a hang (README, "Limits")
+    env.set_fuel(Some(crate::limits::get().template_fuel));
     crate::jinja::filters::register(&mut env);
     env.add_filter("bool", |v: Value| ansible_bool(&v));
     env.add_filter("basename", |s: String| {
@@ -144,6 +146,7 @@ impl Scope {
     }
 
     fn render(self: &Arc<Self>, text: &str) -> Result<String, String> {
+        crate::jinja::bounds::check_expression_depth(text).map_err(|e| self.explain(text, &e))?;
         let ctx = Value::from_dyn_object(self.clone());
         self.env
             .render_str(text, ctx)
@@ -151,6 +154,9 @@ impl Scope {
     }
 
     fn eval(self: &Arc<Self>, expr: &str) -> Result<Value, String> {
+        let wrapped = format!("{{{{ {expr} }}}}");
+        crate::jinja::bounds::check_expression_depth(&wrapped)
+            .map_err(|e| self.explain(expr, &e))?;
         let ctx = Value::from_dyn_object(self.clone());
         let compiled = self
             .env

@@ -115,7 +115,10 @@ fn generate_schema(a: &GenerateSchemaArgs, layout: &EpicsLayout) -> CmdResult {
     let modules = load_definitions(&definitions)?;
     let schema =
         ioc_schema(&modules).map_err(|e| Failure::Invalid(Diagnostics::from(e.to_diagnostic())))?;
-    write_schema(&to_pretty(&schema), a.output.as_deref())
+    // the tree goes before the text is written: a hostile support file can make both huge
+    let text = to_pretty(&schema);
+    drop(schema);
+    write_schema(&text, a.output.as_deref())
 }
 
 fn do_wait(source: PathBuf) -> CmdResult {

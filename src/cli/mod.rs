@@ -108,6 +108,18 @@ enum Command {
     Pattern(pattern::PatternCommand),
 }
 
+/// Applies `IOCFORGE_LIMITS` (README, "Limits") over the default limits.
+fn install_limits(env: &Environment) -> Result<(), String> {
+    let mut limits = crate::limits::Limits::DEFAULT;
+    if let Some(spec) = env.get(crate::env::IOCFORGE_LIMITS) {
+        limits
+            .apply(spec)
+            .map_err(|e| format!("`{}`: {e}", crate::env::IOCFORGE_LIMITS))?;
+    }
+    crate::limits::set(limits);
+    Ok(())
+}
+
 /// Parses the arguments and runs the command.
 pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -124,6 +136,10 @@ pub fn main() -> ExitCode {
     };
     // the one read of the process environment; everything below gets the layout
     let layout = EpicsLayout::from_env(Environment::capture());
+    if let Err(msg) = install_limits(layout.env()) {
+        printer::error(&msg);
+        return ExitCode::from(2);
+    }
     let result = match cli.command {
         Command::Runtime(cmd) => runtime::run(cmd, &layout),
         Command::Ioc(cmd) => ioc::run(cmd, &layout),
@@ -151,13 +167,21 @@ pub fn main() -> ExitCode {
 
 /// Writes schema text as ibek does: `typer.echo` to stdout, or the file plus a newline.
 pub fn write_schema(text: &str, output: Option<&Path>) -> CmdResult {
-    let text = format!("{text}\n");
+    // no copy of the text: a hostile support file can make it hundreds of MB
     match output {
         None => {
-            printer::data(&text);
+            printer::data(text);
+            printer::data("\n");
             Ok(())
         }
-        Some(path) => fs_err::write(path, text)
-            .map_err(|e| Failure::env(format!("cannot write `{}`: {e}", path.display()))),
+        Some(path) => {
+            use std::io::Write as _;
+            fs_err::File::create(path)
+                .and_then(|mut f| {
+                    f.write_all(text.as_bytes())?;
+                    f.write_all(b"\n")
+                })
+                .map_err(|e| Failure::env(format!("cannot write `{}`: {e}", path.display())))
+        }
     }
 }

@@ -13,7 +13,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 
-use crate::db::msi::{run as run_msi, Config, Substitutions, DEFAULT_DESCRIPTORS, USAGE};
+use crate::db::msi::{run_streaming, Config, Substitutions, DEFAULT_DESCRIPTORS, USAGE};
 use crate::db::DiskReader;
 use crate::layout::Environment;
 
@@ -192,24 +192,31 @@ pub fn run(args: MsiArgs, env: &Environment) -> ExitCode {
             }
         }
     }
-    let outcome = run_msi(&config, &mut DiskReader::new(env.clone()));
-    if let Some((mut f, path)) = out_file {
-        let _ = f.write_all(&outcome.stdout);
+    // streamed as msi does: an include loop on long lines must not be held in memory
+    let mut err = std::io::stderr().lock();
+    let outcome = if let Some((f, path)) = out_file {
+        let mut f = std::io::BufWriter::new(f);
+        let outcome = run_streaming(&config, &mut DiskReader::new(env.clone()), &mut f, &mut err);
         drop(f);
         if outcome.remove_output {
             let _ = fs_err::remove_file(&path);
         }
+        outcome
     } else {
-        let mut out = std::io::stdout().lock();
         // a closed pipe is not an error, as for every iocforge command
-        let _ = out.write_all(&outcome.stdout);
-        let _ = out.flush();
+        let mut out = std::io::stdout().lock();
+        let outcome = run_streaming(
+            &config,
+            &mut DiskReader::new(env.clone()),
+            &mut out,
+            &mut err,
+        );
         // with -D, msi deletes the target it was told about when it aborts
         if let (true, Some(target)) = (outcome.remove_output, &config.output) {
             let _ = fs_err::remove_file(path_of(target));
         }
-    }
-    write_stderr(&outcome.stderr);
+        outcome
+    };
     ExitCode::from(outcome.status)
 }
 

@@ -8,7 +8,6 @@ use super::{printer, CmdResult, Failure};
 use crate::layout::{Environment, EpicsLayout};
 use crate::model::discover::runtime_definitions;
 use crate::output::write_folder;
-use crate::runtime::dbexpand::expand_ioc_db;
 use crate::runtime::generate::{config_instances, generate_ioc};
 
 /// The `runtime` subcommands.
@@ -68,7 +67,7 @@ pub struct StartArgs {
     /// Seconds to pause after a failure before exiting, to avoid restart storms
     #[arg(long, env = crate::env::IOCFORGE_FAILURE_PAUSE, default_value_t = 10.0)]
     failure_pause: f64,
-    /// Leave PVI rows out of ioc.subst
+    /// Write no PVI templates, screens or ioc.subst rows
     #[arg(long = "no-pvi")]
     no_pvi: bool,
 }
@@ -90,10 +89,10 @@ pub struct GenerateAutosaveArgs {
 /// The `--pvi/--no-pvi` pair.
 #[derive(Debug, Args)]
 pub struct PviFlags {
-    /// Add PVI PV template rows to ioc.subst (the default)
+    /// Write PVI templates to $EPICS_ROOT/runtime and screens to $EPICS_ROOT/opi, with their ioc.subst rows (the default)
     #[arg(long, overrides_with = "no_pvi")]
     pvi: bool,
-    /// Leave PVI rows out
+    /// Write no PVI templates, screens or rows
     #[arg(long = "no-pvi", overrides_with = "pvi")]
     no_pvi: bool,
 }
@@ -256,10 +255,35 @@ fn run_generate(
     db_config: Option<PathBuf>,
 ) -> CmdResult {
     let mut generated = generate_ioc(layout, instances, definitions, pvi)?;
+    let mut overlay = crate::runtime::dbexpand::Overlay::new(layout.env().clone());
+    let mut pvi_runtime = Vec::new();
+    if let Some(p) = generated.pvi_files.take() {
+        // ibek writes templates to $EPICS_ROOT/runtime and screens to $EPICS_ROOT/opi even with -o
+        let runtime = layout.ibek_runtime();
+        if crate::output::same_dir(&runtime, output) {
+            overlay.add(output, &p.templates);
+            generated.files.0.extend(p.templates.0);
+        } else {
+            crate::output::write_files(&runtime, &p.templates)
+                .map_err(|e| Failure::env(format!("cannot write `{}`: {e}", runtime.display())))?;
+            pvi_runtime.push(runtime);
+        }
+        let opi = layout.opi();
+        write_folder(&opi, &p.screens)
+            .map_err(|e| Failure::env(format!("cannot write `{}`: {e}", opi.display())))?;
+    }
     if let Some(config) = db_config {
         // expanding ioc.db is iocforge's extra: in ibek's commands a failure only warns
         if let Some(subst) = generated.files.get("ioc.subst").map(str::to_string) {
-            match expand_ioc_db(layout, &config, output, &subst, false) {
+            match crate::runtime::dbexpand::expand_ioc_db_with(
+                layout,
+                &config,
+                output,
+                &pvi_runtime,
+                &subst,
+                false,
+                &mut overlay,
+            ) {
                 Ok(exp) => generated.files.insert("ioc.db", exp.text),
                 Err(d) => printer::warning(&format!(
                     "ioc.db not written: {} (use --no-db to skip the expansion)",

@@ -167,7 +167,14 @@ pub struct MacroTable<'e> {
     env: Option<EnvLookup<'e>>,
     messages: Vec<Vec<u8>>,
     stuck: bool,
+    // work done so far: nested defaults (`$(A=$(B=$(C=…`) unclosed make
+    // macLib's algorithm exponential, and msi hangs on them
+    steps: u64,
 }
+
+/// The expansion steps one table may take in its life (a real msi run takes
+/// about one per macro reference or special character it expands).
+pub const MAX_STEPS: u64 = 40_000_000;
 
 impl Default for MacroTable<'_> {
     fn default() -> Self {
@@ -186,6 +193,7 @@ impl<'e> MacroTable<'e> {
             env: None,
             messages: Vec::new(),
             stuck: false,
+            steps: 0,
         }
     }
 
@@ -211,6 +219,11 @@ impl<'e> MacroTable<'e> {
     /// macLib loops forever (this table stops instead).
     pub fn stuck(&self) -> bool {
         self.stuck
+    }
+
+    /// Whether expansion stopped at [`MAX_STEPS`]: the output is cut short.
+    pub fn overworked(&self) -> bool {
+        self.steps > MAX_STEPS
     }
 
     /// The errlog messages printed since the last call, oldest first.
@@ -391,6 +404,10 @@ impl<'e> MacroTable<'e> {
         let mut quote = 0u8;
         let mut r = *pos;
         loop {
+            self.steps += 1;
+            if self.steps > MAX_STEPS {
+                break;
+            }
             // copy a run of ordinary bytes in one go
             let run = src
                 .get(r..)
@@ -935,6 +952,18 @@ mod tests {
         let mut t = MacroTable::new();
         let _ = expand(&mut t, "$(A,\n");
         assert!(!t.stuck());
+    }
+
+    #[test]
+    fn nested_unclosed_defaults_stop_instead_of_hanging() {
+        let mut t = MacroTable::new();
+        t.suppress_warnings(true);
+        let line = "B=$(BA=$(A=gone) ".repeat(200);
+        let started = std::time::Instant::now();
+        let mut out = Vec::new();
+        t.expand_string(line.as_bytes(), 4095, &mut out);
+        assert!(t.overworked());
+        assert!(started.elapsed().as_secs() < 30);
     }
 
     #[test]

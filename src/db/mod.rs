@@ -245,6 +245,20 @@ pub enum MsiError {
         /// The `include` line and the templates around it, innermost first.
         included_from: Vec<Location>,
     },
+    /// The expansion grew past iocforge's bound (an include loop on long lines).
+    #[error(
+        "the expansion is larger than {limit} bytes (an include loop?); raise the limit with \
+         IOCFORGE_LIMITS=msi-output=N"
+    )]
+    OutputTooLarge {
+        /// The bound, in bytes.
+        limit: u64,
+    },
+    /// Macro references nest so that expanding them would take practically forever.
+    #[error(
+        "macro references nest too deep to expand (unclosed `$(A=$(B=...` defaults?); msi would hang on them"
+    )]
+    TooComplex,
     /// The substitution file could not be opened.
     #[error("cannot open substitution file `{name}`")]
     MissingSubstitutions {

@@ -38,6 +38,10 @@ const MAX_BUFFER_SIZE: usize = 4096;
 /// limit less stdin, stdout and stderr. It bounds include loops.
 pub const DEFAULT_DESCRIPTORS: usize = 1021;
 
+/// The deepest include nesting iocforge follows (msi: as deep as file descriptors allow).
+/// Per-line work never walks the nesting, so a deep loop costs linear time.
+const MAX_INCLUDE_DEPTH: usize = 1 << 20;
+
 /// How many dependencies msi remembers for `-D`.
 const MAX_DEPS: usize = 1024;
 
@@ -176,9 +180,25 @@ fn str_hash(s: &[u8], seed: u32) -> u32 {
     hash
 }
 
-struct Msi<'c, 'r> {
+/// Where a streaming run writes stdout and stderr as it goes.
+struct Sinks<'w> {
+    out: &'w mut dyn std::io::Write,
+    err: &'w mut dyn std::io::Write,
+    // a write failed (a closed pipe): the rest is dropped, as msi's is
+    broken: bool,
+}
+
+/// Buffered output is handed to the sinks once it reaches this size.
+const STREAM_CHUNK: usize = 64 * 1024;
+
+/// Structured warnings and undefined macros kept for the library view; an
+/// include loop can repeat the same ones a million times.
+const MAX_RECORDED: usize = 1_000;
+
+struct Msi<'c, 'r, 'w> {
     config: &'c Config,
     reader: &'r mut dyn FileReader,
+    sinks: Option<Sinks<'w>>,
     macros: MacroTable<'static>,
     inputs: Inputs,
     verbose_state: u8,
@@ -191,13 +211,46 @@ struct Msi<'c, 'r> {
     row: Option<Location>,
     subst_descriptor: usize,
     stuck: bool,
+    // bytes expanded so far, against `limits::msi_output`
+    produced: u64,
+    max_output: u64,
 }
 
-/// Runs msi with `config`, reading through `reader`.
+/// Runs msi with `config`, reading through `reader`; the output is held in
+/// [`Outcome::stdout`] and [`Outcome::stderr`].
 pub fn run(config: &Config, reader: &mut dyn FileReader) -> Outcome {
+    run_with(config, reader, None)
+}
+
+/// Runs msi writing its output to `out` and `err` as it goes, as msi
+/// does, so an include loop on long lines never holds gigabytes; the
+/// returned [`Outcome`] has empty `stdout` and `stderr`. Write errors (a
+/// closed pipe) drop the rest of the output.
+pub fn run_streaming(
+    config: &Config,
+    reader: &mut dyn FileReader,
+    out: &mut dyn std::io::Write,
+    err: &mut dyn std::io::Write,
+) -> Outcome {
+    let mut outcome = run_with(
+        config,
+        reader,
+        Some(Sinks {
+            out,
+            err,
+            broken: false,
+        }),
+    );
+    outcome.stdout.clear();
+    outcome.stderr.clear();
+    outcome
+}
+
+fn run_with(config: &Config, reader: &mut dyn FileReader, sinks: Option<Sinks<'_>>) -> Outcome {
     let mut m = Msi {
         config,
         reader,
+        sinks,
         macros: MacroTable::new(),
         inputs: Inputs::default(),
         verbose_state: u8::from(config.verbose),
@@ -210,6 +263,8 @@ pub fn run(config: &Config, reader: &mut dyn FileReader) -> Outcome {
         row: None,
         subst_descriptor: 0,
         stuck: false,
+        produced: 0,
+        max_output: crate::limits::get().msi_output,
     };
     let ending = match m.main() {
         Ok(()) => Ending::Finished,
@@ -222,6 +277,7 @@ pub fn run(config: &Config, reader: &mut dyn FileReader) -> Outcome {
     if ending == Ending::Finished && config.dependencies {
         m.out.push(b'\n');
     }
+    m.flush(true);
     let msi_would_hang = m.stuck || m.macros.stuck();
     if msi_would_hang {
         m.warnings.push(Warning {
@@ -248,7 +304,26 @@ pub fn run(config: &Config, reader: &mut dyn FileReader) -> Outcome {
     }
 }
 
-impl Msi<'_, '_> {
+impl Msi<'_, '_, '_> {
+    /// Hands buffered output to the sinks (all of it when `all`).
+    fn flush(&mut self, all: bool) {
+        let Some(sinks) = self.sinks.as_mut() else {
+            return;
+        };
+        if !all && self.out.len() < STREAM_CHUNK && self.err.len() < STREAM_CHUNK {
+            return;
+        }
+        if !sinks.broken {
+            // stdout before stderr: msi's stdout is line buffered into a pipe or file
+            let ok = sinks.out.write_all(&self.out).is_ok()
+                && sinks.err.write_all(&self.err).is_ok()
+                && (!all || (sinks.out.flush().is_ok() && sinks.err.flush().is_ok()));
+            sinks.broken = !ok;
+        }
+        self.out.clear();
+        self.err.clear();
+    }
+
     fn main(&mut self) -> Result<(), Stop> {
         let config = self.config;
         for defs in &config.macros {
@@ -365,10 +440,12 @@ impl Msi<'_, '_> {
     fn subst_warnings(&mut self, file: &[u8], parser: &mut SubstParser) {
         for w in std::mem::take(&mut parser.warnings) {
             let text = self.subst_message(file, &w);
-            self.warnings.push(Warning {
-                message: lossy(&text),
-                at: Some(self.location(file, w.msi_line)),
-            });
+            if self.warnings.len() < MAX_RECORDED {
+                self.warnings.push(Warning {
+                    message: lossy(&text),
+                    at: Some(self.location(file, w.msi_line)),
+                });
+            }
             self.err.extend_from_slice(&text);
         }
     }
@@ -408,9 +485,36 @@ impl Msi<'_, '_> {
             if self.config.dependencies {
                 continue;
             }
+            let before = self.out.len();
             let done = self
                 .macros
                 .expand_string(text, MAX_BUFFER_SIZE - 1, &mut self.out);
+            self.produced += (self.out.len() - before) as u64;
+            if self.macros.overworked() {
+                // msi itself never finishes such a line (macLib is exponential in it)
+                self.err.extend_from_slice(ERL_ERROR);
+                self.err.extend_from_slice(
+                    b" msi: macro references nested too deep to expand (unclosed `$(A=$(B=...` defaults?); iocforge stops here\n",
+                );
+                self.fatal = Some(MsiError::TooComplex);
+                return Err(Stop::Abort);
+            }
+            if self.produced > self.max_output {
+                // msi would go on (for hours, on an include loop of long lines)
+                self.err.extend_from_slice(ERL_ERROR);
+                self.err.extend_from_slice(
+                    format!(
+                        " msi: output larger than {} bytes; iocforge stops here \
+                         (IOCFORGE_LIMITS=msi-output=N raises the limit)\n",
+                        self.max_output
+                    )
+                    .as_bytes(),
+                );
+                self.fatal = Some(MsiError::OutputTooLarge {
+                    limit: self.max_output,
+                });
+                return Err(Stop::Abort);
+            }
             for m in self.macros.take_messages() {
                 self.err
                     .extend_from_slice(&errlog_text(&m, self.config.console_is_tty));
@@ -423,6 +527,7 @@ impl Msi<'_, '_> {
                     .extend_from_slice(b"msi: Error - undefined macros present\n");
                 self.verbose_state = 2;
             }
+            self.flush(false);
         }
         Ok(())
     }
@@ -440,6 +545,9 @@ impl Msi<'_, '_> {
     }
 
     fn note_undefined(&mut self, problems: &[Problem]) {
+        if self.undefined.len() >= MAX_RECORDED {
+            return;
+        }
         let mut stack = self.template_stack().into_iter();
         let Some(template) = stack.next() else { return };
         let mut names: Vec<String> = Vec::new();
@@ -456,7 +564,8 @@ impl Msi<'_, '_> {
         self.undefined.push(UndefinedMacro {
             names,
             template,
-            included_from: stack.collect(),
+            // the innermost includes tell where; a loop's thousands more do not
+            included_from: stack.take(64).collect(),
             row: self.row.clone(),
         });
     }
@@ -485,9 +594,14 @@ impl Msi<'_, '_> {
     }
 
     fn descriptors_left(&self) -> usize {
-        self.config.descriptors.map_or(usize::MAX, |d| {
-            d.saturating_sub(self.inputs.open_files() + self.subst_descriptor)
-        })
+        // an include loop ends when files run out, as in msi; the nesting is
+        // capped for a limit of millions (each level holds a little memory)
+        let d = self
+            .config
+            .descriptors
+            .unwrap_or(usize::MAX)
+            .min(MAX_INCLUDE_DEPTH);
+        d.saturating_sub(self.inputs.open_files() + self.subst_descriptor)
     }
 
     fn note_dependency(&mut self, name: &[u8]) {

@@ -269,10 +269,17 @@ fn do_indent(value: Value, args: Rest<Value>, kwargs: Kwargs) -> Result<Value, E
         .or_else(|| args.get(2).map(Value::is_true))
         .unwrap_or(false);
     kwargs.assert_all_used()?;
-    let indention = match width.as_str() {
-        Some(w) => w.to_string(),
-        None => " ".repeat(width.as_i64().unwrap_or(4).max(0) as usize),
+    let indention = if let Some(w) = width.as_str() {
+        w.to_string()
+    } else {
+        let w = width.as_i64().unwrap_or(4).max(0);
+        " ".repeat(super::bounds::check_width("the indent", w as u128)?)
     };
+    let lines_n = s.matches('\n').count() as u128 + 2;
+    super::bounds::check_len(
+        "the indented string",
+        s.len() as u128 + lines_n.saturating_mul(indention.len() as u128),
+    )?;
     let text = format!("{s}\n");
     let lines: Vec<&str> = text.lines().collect();
     let mut rv = if blank {
@@ -307,8 +314,15 @@ fn py_round(f: f64, digits: i64) -> f64 {
         return f;
     }
     if digits >= 0 {
+        // past a double's exact decimal expansion rounding changes nothing
+        if digits > 1_100 {
+            return f;
+        }
         let s = format!("{:.*}", digits as usize, f);
         s.parse().unwrap_or(f)
+    } else if digits < -400 {
+        // every finite double is below 10**309: rounds to a zero of its sign
+        0.0f64.copysign(f)
     } else {
         let scale = 10f64.powi((-digits) as i32);
         let q = f / scale;
@@ -378,6 +392,14 @@ fn json_dump(out: &mut String, v: &Value, indent: Option<&str>, level: usize) ->
             out.push_str(&ind.repeat(level));
         }
     };
+    // Python's json gives up on cycles and deep nesting; so do we, before the stack does
+    if level > 400 {
+        return Err(Error::new(
+            ErrorKind::InvalidOperation,
+            "ValueError: Circular reference detected (or nesting deeper than 400)",
+        ));
+    }
+    super::bounds::check_len("the JSON text", out.len() as u128)?;
     let item_sep = if indent.is_some() { "," } else { ", " };
     match v.kind() {
         ValueKind::None | ValueKind::Undefined => out.push_str("null"),
@@ -445,9 +467,11 @@ fn do_tojson(value: Value, args: Rest<Value>, kwargs: Kwargs) -> Result<Value, E
     kwargs.assert_all_used()?;
     let indent = match indent {
         Some(v) if v.is_none() => None,
-        Some(v) => Some(match v.as_str() {
-            Some(s) => s.to_string(),
-            None => " ".repeat(v.as_i64().unwrap_or(0).max(0) as usize),
+        Some(v) => Some(if let Some(s) = v.as_str() {
+            s.to_string()
+        } else {
+            let w = v.as_i64().unwrap_or(0).max(0);
+            " ".repeat(super::bounds::check_width("the JSON indent", w as u128)?)
         }),
         None => None,
     };
@@ -513,7 +537,8 @@ fn do_batch_or_slice(
     )?
     .and_then(|v| v.as_i64())
     .ok_or_else(|| Error::new(ErrorKind::MissingArgument, "missing count"))?
-    .max(1) as usize;
+    .max(1);
+    let n = super::bounds::check_items("the slices", n as u128)?;
     let fill = arg(&args, &kwargs, 1, "fill_with")?.filter(|v| !v.is_none());
     kwargs.assert_all_used()?;
     let items: Vec<Value> = value.try_iter()?.collect();

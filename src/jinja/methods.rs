@@ -272,14 +272,37 @@ fn find_index(s: &str, sub: &str, args: &[Value], reverse: bool) -> Result<i64, 
 /// Python methods of `str`.
 pub fn str_method(s: &str, method: &str, args: &[Value]) -> Result<Value, Error> {
     let (pos, kwargs) = split_kwargs(args);
-    let first_str = || -> Result<String, Error> {
-        pos.first()
-            .and_then(Value::as_str)
-            .map(str::to_string)
-            .ok_or_else(|| arg_error(format!("{method}() argument must be str")))
-    };
-    Ok(match method {
-        "format" => Value::from(str_format(s, pos, kwargs.as_ref())?),
+    for group in [
+        format_method,
+        case_method,
+        edit_method,
+        search_method,
+        layout_method,
+        predicate_method,
+    ] {
+        if let Some(v) = group(s, method, pos, kwargs.as_ref())? {
+            return Ok(v);
+        }
+    }
+    Err(attr_error(&Value::from(s), method))
+}
+
+fn first_str_arg(pos: &[Value], method: &str) -> Result<String, Error> {
+    pos.first()
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .ok_or_else(|| arg_error(format!("{method}() argument must be str")))
+}
+
+/// `str.format` and `str.format_map`.
+fn format_method(
+    s: &str,
+    method: &str,
+    pos: &[Value],
+    kwargs: Option<&Kwargs>,
+) -> Result<Option<Value>, Error> {
+    Ok(Some(match method {
+        "format" => Value::from(str_format(s, pos, kwargs)?),
         "format_map" => {
             let map = pos.first().cloned().unwrap_or_default();
             let kw: Kwargs = map
@@ -291,6 +314,18 @@ pub fn str_method(s: &str, method: &str, args: &[Value]) -> Result<Value, Error>
                 .collect();
             Value::from(str_format(s, &[], Some(&kw))?)
         }
+        _ => return Ok(None),
+    }))
+}
+
+/// Case changes: `upper`, `lower`, `title`, ...
+fn case_method(
+    s: &str,
+    method: &str,
+    _pos: &[Value],
+    _kwargs: Option<&Kwargs>,
+) -> Result<Option<Value>, Error> {
+    Ok(Some(match method {
         "upper" => Value::from(s.to_uppercase()),
         "lower" | "casefold" => Value::from(s.to_lowercase()),
         "title" => Value::from(py_title(s)),
@@ -306,6 +341,19 @@ pub fn str_method(s: &str, method: &str, args: &[Value]) -> Result<Value, Error>
                 })
                 .collect::<String>(),
         ),
+        _ => return Ok(None),
+    }))
+}
+
+/// Methods that cut, join or replace: `strip`, `split`, `join`, `replace`, ...
+fn edit_method(
+    s: &str,
+    method: &str,
+    pos: &[Value],
+    kwargs: Option<&Kwargs>,
+) -> Result<Option<Value>, Error> {
+    let first_str = || first_str_arg(pos, method);
+    Ok(Some(match method {
         "strip" | "lstrip" | "rstrip" => {
             let chars = str_arg(pos, 0, method)?;
             Value::from(strip_chars(
@@ -316,12 +364,12 @@ pub fn str_method(s: &str, method: &str, args: &[Value]) -> Result<Value, Error>
             ))
         }
         "split" | "rsplit" => {
-            let sep = match kwargs.as_ref().and_then(|k| k.peek::<Value>("sep").ok()) {
+            let sep = match kwargs.and_then(|k| k.peek::<Value>("sep").ok()) {
                 Some(v) if !v.is_none() => Some(v.as_str().unwrap_or_default().to_string()),
                 Some(_) => None,
                 None => str_arg(pos, 0, "sep")?,
             };
-            let max = match kwargs.as_ref().and_then(|k| k.peek::<i64>("maxsplit").ok()) {
+            let max = match kwargs.and_then(|k| k.peek::<i64>("maxsplit").ok()) {
                 Some(m) => m,
                 None => int_arg(pos, 1)?.unwrap_or(-1),
             };
@@ -364,12 +412,63 @@ pub fn str_method(s: &str, method: &str, args: &[Value]) -> Result<Value, Error>
                 .and_then(Value::as_str)
                 .ok_or_else(|| arg_error("replace() argument 2 must be str"))?;
             let count = int_arg(pos, 2)?.unwrap_or(-1);
+            let hits = if old.is_empty() {
+                s.chars().count() as u128 + 1
+            } else {
+                s.matches(old.as_str()).count() as u128
+            };
+            let hits = if count < 0 {
+                hits
+            } else {
+                hits.min(count as u128)
+            };
+            super::bounds::check_len(
+                "the replaced string",
+                s.len() as u128 + hits.saturating_mul(new.len() as u128),
+            )?;
             if count < 0 {
                 Value::from(s.replace(&old, new))
             } else {
                 Value::from(s.replacen(&old, new, count as usize))
             }
         }
+        "partition" | "rpartition" => {
+            let sep = first_str()?;
+            let found = if method == "partition" {
+                s.find(&sep)
+            } else {
+                s.rfind(&sep)
+            };
+            let parts = match found {
+                Some(p) => vec![&s[..p], sep.as_str(), &s[p + sep.len()..]],
+                None if method == "partition" => vec![s, "", ""],
+                None => vec!["", "", s],
+            };
+            Value::from(minijinja::value::Tuple::from(
+                parts.into_iter().map(Value::from).collect::<Vec<_>>(),
+            ))
+        }
+        "removeprefix" => {
+            let p = first_str()?;
+            Value::from(s.strip_prefix(p.as_str()).unwrap_or(s))
+        }
+        "removesuffix" => {
+            let p = first_str()?;
+            Value::from(s.strip_suffix(p.as_str()).unwrap_or(s))
+        }
+        _ => return Ok(None),
+    }))
+}
+
+/// Methods that look for a substring: `startswith`, `find`, `count`, ...
+fn search_method(
+    s: &str,
+    method: &str,
+    pos: &[Value],
+    _kwargs: Option<&Kwargs>,
+) -> Result<Option<Value>, Error> {
+    let first_str = || first_str_arg(pos, method);
+    Ok(Some(match method {
         "startswith" | "endswith" => {
             let test = |p: &str| {
                 if method == "startswith" {
@@ -402,8 +501,21 @@ pub fn str_method(s: &str, method: &str, args: &[Value]) -> Result<Value, Error>
                 Value::from(s.matches(sub.as_str()).count() as i64)
             }
         }
+        _ => return Ok(None),
+    }))
+}
+
+/// Padding and tabs: `zfill`, `ljust`, `center`, `expandtabs` (sizes checked against `max-len`).
+fn layout_method(
+    s: &str,
+    method: &str,
+    pos: &[Value],
+    kwargs: Option<&Kwargs>,
+) -> Result<Option<Value>, Error> {
+    Ok(Some(match method {
         "zfill" => {
-            let width = int_arg(pos, 0)?.unwrap_or(0).max(0) as usize;
+            let width = int_arg(pos, 0)?.unwrap_or(0).max(0);
+            let width = super::bounds::check_width("the width of zfill()", width as u128)?;
             let len = s.chars().count();
             if len >= width {
                 Value::from(s)
@@ -416,7 +528,8 @@ pub fn str_method(s: &str, method: &str, args: &[Value]) -> Result<Value, Error>
             }
         }
         "ljust" | "rjust" | "center" => {
-            let width = int_arg(pos, 0)?.unwrap_or(0).max(0) as usize;
+            let width = int_arg(pos, 0)?.unwrap_or(0).max(0);
+            let width = super::bounds::check_width("the padded width", width as u128)?;
             let how = match method {
                 "ljust" => '<',
                 "rjust" => '>',
@@ -424,53 +537,16 @@ pub fn str_method(s: &str, method: &str, args: &[Value]) -> Result<Value, Error>
             };
             Value::from(pad_to(s, width, fill_arg(pos)?, how))
         }
-        "partition" | "rpartition" => {
-            let sep = first_str()?;
-            let found = if method == "partition" {
-                s.find(&sep)
-            } else {
-                s.rfind(&sep)
-            };
-            let parts = match found {
-                Some(p) => vec![&s[..p], sep.as_str(), &s[p + sep.len()..]],
-                None if method == "partition" => vec![s, "", ""],
-                None => vec!["", "", s],
-            };
-            Value::from(minijinja::value::Tuple::from(
-                parts.into_iter().map(Value::from).collect::<Vec<_>>(),
-            ))
-        }
-        "removeprefix" => {
-            let p = first_str()?;
-            Value::from(s.strip_prefix(p.as_str()).unwrap_or(s))
-        }
-        "removesuffix" => {
-            let p = first_str()?;
-            Value::from(s.strip_suffix(p.as_str()).unwrap_or(s))
-        }
-        "isdigit" | "isdecimal" | "isnumeric" => {
-            Value::from(!s.is_empty() && s.chars().all(|c| c.is_ascii_digit() || c.is_numeric()))
-        }
-        "isalpha" => Value::from(!s.is_empty() && s.chars().all(char::is_alphabetic)),
-        "isalnum" => Value::from(!s.is_empty() && s.chars().all(char::is_alphanumeric)),
-        "isspace" => Value::from(!s.is_empty() && s.chars().all(char::is_whitespace)),
-        "isupper" => {
-            Value::from(s.chars().any(char::is_uppercase) && !s.chars().any(char::is_lowercase))
-        }
-        "islower" => {
-            Value::from(s.chars().any(char::is_lowercase) && !s.chars().any(char::is_uppercase))
-        }
-        "isidentifier" => Value::from(
-            s.chars()
-                .next()
-                .is_some_and(|c| c.is_alphabetic() || c == '_')
-                && s.chars().all(|c| c.is_alphanumeric() || c == '_'),
-        ),
         "expandtabs" => {
-            let size = match kwargs.as_ref().and_then(|k| k.peek::<i64>("tabsize").ok()) {
+            let size = match kwargs.and_then(|k| k.peek::<i64>("tabsize").ok()) {
                 Some(t) => t,
                 None => int_arg(pos, 0)?.unwrap_or(8),
             };
+            let tabs = s.matches('\t').count() as u128;
+            super::bounds::check_len(
+                "the expanded string",
+                s.len() as u128 + tabs.saturating_mul(size.max(0).unsigned_abs().into()),
+            )?;
             let mut out = String::new();
             let mut col = 0i64;
             for c in s.chars() {
@@ -494,6 +570,36 @@ pub fn str_method(s: &str, method: &str, args: &[Value]) -> Result<Value, Error>
             }
             Value::from(out)
         }
+        _ => return Ok(None),
+    }))
+}
+
+/// The `is…` tests.
+fn predicate_method(
+    s: &str,
+    method: &str,
+    _pos: &[Value],
+    _kwargs: Option<&Kwargs>,
+) -> Result<Option<Value>, Error> {
+    Ok(Some(match method {
+        "isdigit" | "isdecimal" | "isnumeric" => {
+            Value::from(!s.is_empty() && s.chars().all(|c| c.is_ascii_digit() || c.is_numeric()))
+        }
+        "isalpha" => Value::from(!s.is_empty() && s.chars().all(char::is_alphabetic)),
+        "isalnum" => Value::from(!s.is_empty() && s.chars().all(char::is_alphanumeric)),
+        "isspace" => Value::from(!s.is_empty() && s.chars().all(char::is_whitespace)),
+        "isupper" => {
+            Value::from(s.chars().any(char::is_uppercase) && !s.chars().any(char::is_lowercase))
+        }
+        "islower" => {
+            Value::from(s.chars().any(char::is_lowercase) && !s.chars().any(char::is_uppercase))
+        }
+        "isidentifier" => Value::from(
+            s.chars()
+                .next()
+                .is_some_and(|c| c.is_alphabetic() || c == '_')
+                && s.chars().all(|c| c.is_alphanumeric() || c == '_'),
+        ),
         "istitle" => {
             let mut seen_cased = false;
             let mut prev_cased = false;
@@ -519,8 +625,9 @@ pub fn str_method(s: &str, method: &str, args: &[Value]) -> Result<Value, Error>
         }
         "isascii" => Value::from(s.is_ascii()),
         "isprintable" => Value::from(s.chars().all(|c| !c.is_control())),
-        _ => return Err(attr_error(&Value::from(s), method)),
-    })
+
+        _ => return Ok(None),
+    }))
 }
 
 fn list_arg<'a>(args: &'a [Value], i: usize, method: &str) -> Result<&'a Value, Error> {

@@ -10,13 +10,16 @@
 //! (`methods.rs`, `filters.rs`), and typed results are recovered with
 //! `ast.literal_eval` (`literal.rs`) exactly where ibek does it.
 
+pub mod bounds;
 pub mod filters;
 pub mod literal;
 pub mod methods;
 pub mod names;
 pub mod objects;
 pub mod ops;
+pub mod percent;
 pub mod pyfmt;
+pub mod pyformat;
 pub mod rewrite;
 
 use std::collections::HashMap;
@@ -275,7 +278,7 @@ impl Object for Globals {
 
 /// The caller's environment as Jinja2's read-only `env` mapping.
 #[derive(Debug, Default)]
-struct EnvMap(Arc<crate::layout::Environment>);
+pub struct EnvMap(Arc<crate::layout::Environment>);
 
 impl Object for EnvMap {
     fn repr(self: &Arc<Self>) -> ObjectRepr {
@@ -286,13 +289,12 @@ impl Object for EnvMap {
         self.0.get(key.as_str()?).map(Value::from)
     }
 
+    // ibek passes `MappingProxyType(os.environ)`: `env.NAME` and `env['NAME']`
+    // stay, but printing or iterating the whole mapping would copy every
+    // secret of the container into st.cmd, so it is refused (README,
+    // "Differences from ibek")
     fn enumerate(self: &Arc<Self>) -> Enumerator {
-        Enumerator::Values(
-            self.0
-                .iter()
-                .filter_map(|(k, _)| k.to_str().map(Value::from))
-                .collect(),
-        )
+        Enumerator::NonEnumerable
     }
 }
 
@@ -399,6 +401,9 @@ pub struct Engine {
     env: Environment<'static>,
     compiled: HashMap<String, String>,
     globals: Arc<Globals>,
+    limits: crate::limits::Limits,
+    // fuel left for the rest of this run (every render together)
+    run_fuel: u64,
 }
 
 impl Default for Engine {
@@ -443,10 +448,13 @@ impl Engine {
         env.add_function("dict", py_dict);
         env.add_function("range", py_range);
         env.add_global("env", Value::from_object(EnvMap::default()));
+        let limits = crate::limits::get();
         Engine {
             env,
             compiled: HashMap::new(),
             globals: Arc::new(Globals::default()),
+            limits,
+            run_fuel: limits.run_fuel,
         }
     }
 
@@ -467,6 +475,7 @@ impl Engine {
         if let Some(name) = self.compiled.get(source) {
             return Ok(name.clone());
         }
+        bounds::check_expression_depth(source).map_err(|e| TemplateError::from_minijinja(&e))?;
         let rewritten = rewrite::rewrite(source).map_err(|e| TemplateError::from_minijinja(&e))?;
         let name = format!("t{}", self.compiled.len());
         self.env
@@ -500,20 +509,56 @@ impl Engine {
             file_name: lock(&self.globals.file_name).clone(),
             ioc_name: lock(&self.globals.ioc_name).clone(),
         };
+        let ctx = Arc::new(ctx);
+        let fuel = self.limits.template_fuel.min(self.run_fuel);
+        self.env.set_fuel(Some(fuel));
         let template = self
             .env
             .get_template(&name)
             .map_err(|e| TemplateError::from_minijinja(&e))?;
-        let ctx = Arc::new(ctx);
-        template
-            .render(Value::from_dyn_object(ctx.clone()))
-            .map_err(|e| {
+        let started = std::time::Instant::now();
+        match template.render_captured(Value::from_dyn_object(ctx.clone())) {
+            Ok(captured) => {
+                let used = captured.state().fuel_levels().map_or(0, |(used, _)| used);
+                self.run_fuel = self.run_fuel.saturating_sub(used);
+                Ok(captured.into_output())
+            }
+            Err(e) => {
+                // the state is gone with the error, and with it the fuel count:
+                // charge the time it took instead, at 20 fuel a microsecond (a
+                // fast machine's pace), so failing renders cannot loop unbounded
+                let used = if e.kind() == ErrorKind::OutOfFuel {
+                    fuel
+                } else {
+                    let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+                    micros.saturating_mul(20).min(fuel)
+                };
+                self.run_fuel = self.run_fuel.saturating_sub(used);
                 let mut err = TemplateError::from_minijinja(&e);
-                if e.kind() == ErrorKind::UndefinedError {
+                if e.kind() == ErrorKind::OutOfFuel {
+                    err.message = self.out_of_fuel_message(fuel);
+                } else if e.kind() == ErrorKind::UndefinedError {
                     self.name_undefined(&text, &ctx, &mut err);
                 }
-                err
-            })
+                Err(err)
+            }
+        }
+    }
+
+    fn out_of_fuel_message(&self, fuel: u64) -> String {
+        if fuel < self.limits.template_fuel {
+            format!(
+                "the templates of this run did more work than iocforge allows for one run \
+                 ({} fuel); raise it with IOCFORGE_LIMITS=run-fuel=N",
+                self.limits.run_fuel
+            )
+        } else {
+            format!(
+                "the template did more work than iocforge allows for one render ({fuel} fuel: \
+                 about that many steps, or 64 bytes of data each); raise it with \
+                 IOCFORGE_LIMITS=template-fuel=N"
+            )
+        }
     }
 
     /// Replaces minijinja's "undefined value" with the name Jinja2 would give.

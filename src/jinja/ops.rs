@@ -8,6 +8,7 @@
 use minijinja::value::{Value, ValueKind};
 use minijinja::{Error, ErrorKind};
 
+use super::bounds::{check_items, check_len};
 use super::objects::PyList;
 use super::pyfmt::{as_num, percent_format, py_str, type_name, Num};
 
@@ -19,6 +20,13 @@ fn unsupported(op: &str, a: &Value, b: &Value) -> Error {
             type_name(a),
             type_name(b)
         ),
+    )
+}
+
+fn overflow(op: &str) -> Error {
+    Error::new(
+        ErrorKind::InvalidOperation,
+        format!("OverflowError: the result of `{op}` does not fit iocforge's 128-bit integers"),
     )
 }
 
@@ -104,9 +112,11 @@ fn check_undefined(a: &Value, b: &Value) -> Result<(), Error> {
 pub fn add(a: &Value, b: &Value) -> Result<Value, Error> {
     check_undefined(a, b)?;
     if let (Some(x), Some(y)) = (a.as_str(), b.as_str()) {
+        check_len("the sum of two strings", x.len() as u128 + y.len() as u128)?;
         return Ok(Value::from(format!("{x}{y}")));
     }
     if let (Some(mut x), Some(y)) = (items_of(a), items_of(b)) {
+        check_items("the sum of two lists", x.len() as u128 + y.len() as u128)?;
         x.extend(y);
         return Ok(PyList::new_value(x));
     }
@@ -148,14 +158,22 @@ pub fn mul(a: &Value, b: &Value) -> Result<Value, Error> {
             return None;
         }
         let count = match as_num(n)? {
-            Num::Int(i) => i.max(0) as usize,
+            Num::Int(i) => i.max(0).unsigned_abs(),
             Num::Float(_) => return Some(Err(unsupported("*", seq, n))),
         };
         if let Some(s) = seq.as_str() {
-            return Some(Ok(Value::from(s.repeat(count))));
+            let total = (s.len() as u128).saturating_mul(count);
+            return Some(
+                check_len("the repeated string", total)
+                    .map(|_| Value::from(s.repeat(count as usize))),
+            );
         }
         let items = items_of(seq)?;
-        let mut out = Vec::with_capacity(items.len() * count);
+        let total = (items.len() as u128).saturating_mul(count);
+        if let Err(e) = check_items("the repeated list", total) {
+            return Some(Err(e));
+        }
+        let mut out = Vec::with_capacity(total as usize);
         for _ in 0..count {
             out.extend(items.iter().cloned());
         }
@@ -192,9 +210,10 @@ pub fn floordiv(a: &Value, b: &Value) -> Result<Value, Error> {
         if y == 0 {
             return Err(zero_division("integer division or modulo by zero"));
         }
-        return Ok(from_i128(
-            x.div_euclid(y) - i128::from(y < 0 && x.rem_euclid(y) != 0),
-        ));
+        // i128::MIN // -1 is the one quotient that does not fit
+        let q = x.checked_div_euclid(y).ok_or_else(|| overflow("//"))?;
+        let r = x.checked_rem_euclid(y).ok_or_else(|| overflow("//"))?;
+        return Ok(from_i128(q - i128::from(y < 0 && r != 0)));
     }
     let (x, y) = float_pair(a, b).ok_or_else(|| unsupported("//", a, b))?;
     if y == 0.0 {
@@ -213,7 +232,8 @@ pub fn modulo(a: &Value, b: &Value) -> Result<Value, Error> {
         if y == 0 {
             return Err(zero_division("integer modulo by zero"));
         }
-        let r = x % y;
+        // i128::MIN % -1 overflows in Rust although the remainder is 0
+        let r = x.checked_rem(y).unwrap_or(0);
         return Ok(from_i128(if r != 0 && ((r < 0) != (y < 0)) {
             r + y
         } else {
@@ -255,14 +275,16 @@ pub fn pow(a: &Value, b: &Value) -> Result<Value, Error> {
 pub fn concat(a: &Value, b: &Value) -> Result<Value, Error> {
     check_undefined(a, b)?;
     let mut s = py_str(a)?;
-    s.push_str(&py_str(b)?);
+    let t = py_str(b)?;
+    check_len("the joined string", s.len() as u128 + t.len() as u128)?;
+    s.push_str(&t);
     Ok(Value::from(s))
 }
 
 /// `-a` on a bool makes an int in Python.
 pub fn neg(a: &Value) -> Result<Value, Error> {
     match as_num(a) {
-        Some(Num::Int(i)) => Ok(from_i128(-i)),
+        Some(Num::Int(i)) => i.checked_neg().map(from_i128).ok_or_else(|| overflow("-")),
         Some(Num::Float(f)) => Ok(Value::from(-f)),
         None => Err(Error::new(
             ErrorKind::InvalidOperation,

@@ -265,6 +265,9 @@ pub struct SupportModule {
     pub source: Arc<SourceFile>,
 }
 
+/// The longest module or entity model name accepted (README, "Limits").
+pub const MAX_NAME_LEN: usize = 1024;
+
 const SUPPORT_FIELDS: &[&str] = &["shared", "module", "entity_models"];
 const MODEL_FIELDS: &[&str] = &[
     "name",
@@ -316,6 +319,31 @@ pub fn read_support(
         }
     }
     r.finish(SUPPORT_FIELDS, &mut sink);
+    // a name is copied into every schema definition and entity type name: a
+    // megabyte-long one (hostile input) would make the schema gigabytes
+    if let Some(m) = module.as_deref().filter(|m| m.len() > MAX_NAME_LEN) {
+        sink.diags.push(
+            crate::diag::Diagnostic::error(
+                src,
+                root.span,
+                format!(
+                    "the `module` name is {} bytes long; iocforge accepts names up to {MAX_NAME_LEN} bytes",
+                    m.len()
+                ),
+            )
+            .with_hint("name the support module like its folder in ibek-support"),
+        );
+    }
+    for m in models.iter().filter(|m| m.name.len() > MAX_NAME_LEN) {
+        sink.diags.push(crate::diag::Diagnostic::error(
+            src,
+            m.span,
+            format!(
+                "an entity model name is {} bytes long; iocforge accepts names up to {MAX_NAME_LEN} bytes",
+                m.name.len()
+            ),
+        ));
+    }
     let mut seen: IndexMap<String, Span> = IndexMap::new();
     for m in &models {
         if let Some(first) = seen.get(&m.name) {

@@ -6,9 +6,12 @@
 //! `$(ADCORE)/db/NDStats.template` take their macros from the environment
 //! (`RELEASE.shell`). Failures name the substitution row and the template.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use crate::db::{expand_substitutions, Expansion, MsiError, MsiOptions};
+use crate::db::{
+    expand_substitutions_with, DiskReader, Expansion, FileReader, MsiError, MsiOptions,
+};
 use crate::diag::Diagnostic;
 use crate::layout::{Environment, EpicsLayout};
 
@@ -22,9 +25,33 @@ pub fn expand_ioc_db(
     subst_text: &str,
     strict: bool,
 ) -> Result<Expansion, Diagnostic> {
-    let dirs = include_path(config_dir, layout.support(), output_dir);
+    let mut overlay = Overlay::new(layout.env().clone());
+    expand_ioc_db_with(
+        layout,
+        config_dir,
+        output_dir,
+        &[],
+        subst_text,
+        strict,
+        &mut overlay,
+    )
+}
+
+/// [`expand_ioc_db`] with further template folders after the usual ones,
+/// and templates not yet written read from `overlay`.
+pub fn expand_ioc_db_with(
+    layout: &EpicsLayout,
+    config_dir: &Path,
+    output_dir: &Path,
+    extra_dirs: &[PathBuf],
+    subst_text: &str,
+    strict: bool,
+    overlay: &mut Overlay,
+) -> Result<Expansion, Diagnostic> {
+    let mut dirs = include_path(config_dir, layout.support(), output_dir);
+    dirs.extend_from_slice(extra_dirs);
     let name = output_dir.join("ioc.subst").display().to_string();
-    expand_db(subst_text, &name, &dirs, strict, layout.env())
+    expand_db_with(subst_text, &name, &dirs, strict, overlay)
 }
 
 /// The template search path for an IOC's database.
@@ -50,6 +77,51 @@ pub fn include_path(config_dir: &Path, support_dir: &Path, runtime_dir: &Path) -
     dirs
 }
 
+/// Templates not yet on disk (e.g. PVI templates about to be written), by
+/// the path msi opens them at (`DIR/NAME`), read before the disk.
+#[derive(Debug)]
+pub struct Overlay {
+    files: HashMap<Vec<u8>, Vec<u8>>,
+    disk: DiskReader,
+}
+
+impl Overlay {
+    /// No files yet; the disk and `env` behind them.
+    pub fn new(env: Environment) -> Self {
+        Overlay {
+            files: HashMap::new(),
+            disk: DiskReader::new(env),
+        }
+    }
+
+    /// Reads template names' `$(VAR)` from `env` from now on.
+    pub fn set_env(&mut self, env: Environment) {
+        self.disk = DiskReader::new(env);
+    }
+
+    /// Adds the files of `set` as if they were in `dir`.
+    pub fn add(&mut self, dir: &Path, set: &crate::output::OutputSet) {
+        for (name, text) in &set.0 {
+            let path = format!("{}/{}", dir.display(), name.display());
+            self.files
+                .insert(path.into_bytes(), text.as_bytes().to_vec());
+        }
+    }
+}
+
+impl FileReader for Overlay {
+    fn read(&mut self, path: &[u8]) -> Option<Vec<u8>> {
+        match self.files.get(path) {
+            Some(t) => Some(t.clone()),
+            None => self.disk.read(path),
+        }
+    }
+
+    fn env(&self, name: &[u8]) -> Option<Vec<u8>> {
+        self.disk.env(name)
+    }
+}
+
 /// Expands a substitution file; undefined macros are errors when `strict`.
 pub fn expand_db(
     subst_text: &str,
@@ -57,6 +129,23 @@ pub fn expand_db(
     dirs: &[PathBuf],
     strict: bool,
     env: &Environment,
+) -> Result<Expansion, Diagnostic> {
+    expand_db_with(
+        subst_text,
+        subst_name,
+        dirs,
+        strict,
+        &mut Overlay::new(env.clone()),
+    )
+}
+
+/// [`expand_db`] reading templates from `overlay` first.
+pub fn expand_db_with(
+    subst_text: &str,
+    subst_name: &str,
+    dirs: &[PathBuf],
+    strict: bool,
+    overlay: &mut Overlay,
 ) -> Result<Expansion, Diagnostic> {
     let opts = MsiOptions {
         include_path: dirs.iter().map(|d| d.display().to_string()).collect(),
@@ -71,7 +160,7 @@ pub fn expand_db(
                 .join(", ")
         )
     };
-    match expand_substitutions(subst_text, subst_name, &opts, env) {
+    match expand_substitutions_with(subst_text.as_bytes(), subst_name, &opts, overlay) {
         Ok(exp) if strict && !exp.undefined.is_empty() => {
             let first = &exp.undefined[0];
             let mut d = Diagnostic::plain(None, format!("cannot expand the database: {first}"))

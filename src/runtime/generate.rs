@@ -35,6 +35,9 @@ pub struct GenerateOptions {
     pub runtime_dir: String,
     /// What templates read with `_global.get_env` and `env`.
     pub env: Environment,
+    /// Where pvi device files are found; with `pvi`, the PVI templates and
+    /// screens are made too (without, only the `ioc.subst` rows).
+    pub pvi_settings: Option<crate::pvi::PviSettings>,
 }
 
 impl GenerateOptions {
@@ -45,6 +48,11 @@ impl GenerateOptions {
             ioc_dir: layout.ioc_var().to_string(),
             runtime_dir: layout.runtime_var().to_string(),
             env: layout.env().clone(),
+            // ibek reads device overrides from $EPICS_ROOT/ioc/config, whatever $IOC says
+            pvi_settings: pvi.then(|| crate::pvi::PviSettings {
+                config_dir: layout.ibek_config(),
+                pvi_defs: layout.pvi_defs(),
+            }),
         }
     }
 }
@@ -58,6 +66,8 @@ pub struct Generated {
     pub rows: Vec<Row>,
     /// The rendered IOC name.
     pub ioc_name: String,
+    /// PVI templates and screens (with `pvi` and `pvi_settings`).
+    pub pvi_files: Option<crate::pvi::PviFiles>,
 }
 
 pub use crate::source::{io_reason, load_yaml};
@@ -166,13 +176,25 @@ pub fn generate_parsed(
         .filter(|e| e.model().is_some())
         .cloned()
         .collect();
-    let pvi_rows = if opts.pvi {
+    let (pvi_rows, pvi_entities) = if opts.pvi {
         collect_pvi(&mut resolver, &discrete).unwrap_or_else(|d| {
             diags.push(d);
-            Vec::new()
+            (Vec::new(), Vec::new())
         })
     } else {
-        Vec::new()
+        (Vec::new(), Vec::new())
+    };
+    let pvi_files = match (&opts.pvi_settings, opts.pvi && !diags.has_errors()) {
+        (Some(settings), true) => {
+            match crate::pvi::generate_pvi(&pvi_entities, &ioc_name, settings) {
+                Ok(f) => Some(f),
+                Err(d) => {
+                    diags.push(d);
+                    None
+                }
+            }
+        }
+        _ => None,
     };
     let mut files = OutputSet::default();
     let st_cmd = render_startup(
@@ -195,17 +217,24 @@ pub fn generate_parsed(
         files,
         rows: subst.rows(),
         ioc_name,
+        pvi_files,
     })
 }
 
-/// The PVI template rows (ibek's `generate_pvi`, without writing screens):
-/// every entity whose model has `pvi` has its `yaml_path` rendered, and those
-/// with `pv: true` add a `DEVICE.pvi.template` row with their `ui_macros`.
+/// `ioc.subst` rows of PVI templates, and the pvi request of each entity.
+type PviCollected = (Vec<(Database, Entity)>, Vec<crate::pvi::PviEntity>);
+
+/// The PVI template rows and pvi requests (ibek's `generate_pvi`, without
+/// formatting): every entity whose model has `pvi` has its `yaml_path`
+/// rendered, those with `pv: true` add a `DEVICE.pvi.template` row with
+/// their `ui_macros`, and those with `ui_index` have the macros rendered for
+/// their index button.
 fn collect_pvi(
     resolver: &mut Resolver<'_>,
     entities: &[Entity],
-) -> Result<Vec<(Database, Entity)>, Diagnostic> {
+) -> Result<PviCollected, Diagnostic> {
     let mut rows = Vec::new();
+    let mut requests = Vec::new();
     for e in entities {
         let Some(model) = e.model() else { continue };
         let Some(pvi) = &model.pvi else { continue };
@@ -223,12 +252,20 @@ fn collect_pvi(
                     ),
                 )
             })?;
-        let file_name = Path::new(&rel)
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let device = file_name.split('.').next().unwrap_or_default().to_string();
+        let device = crate::pvi::device_name(&rel);
         let macros: IndexMap<String, Option<String>> = pvi.ui_macros.clone().unwrap_or_default();
+        if pvi.pv && pvi.ui_macros.is_none() {
+            // ibek's add_database asserts on a row without args
+            return Err(Diagnostic::error(
+                &model.source,
+                pvi.span,
+                format!(
+                    "{}: pvi `pv` is on but the definition has no `ui_macros` for the template's row",
+                    e.origin.label
+                ),
+            )
+            .with_hint("add `ui_macros:` (e.g. `P:`) to the pvi section, or set `pv: false`"));
+        }
         if pvi.pv {
             rows.push((
                 Database {
@@ -240,11 +277,25 @@ fn collect_pvi(
                 e.clone(),
             ));
         }
+        let mut index_macros = Vec::new();
         if pvi.ui_index {
-            // rendered for its side effects and errors, as ibek renders the index macros
+            if pvi.ui_macros.is_none() {
+                // ibek's render_map asserts here; say what is missing instead
+                return Err(Diagnostic::error(
+                    &model.source,
+                    pvi.span,
+                    format!(
+                        "{}: pvi `ui_index` is on but the definition has no `ui_macros`",
+                        e.origin.label
+                    ),
+                )
+                .with_hint(
+                    "add `ui_macros:` (e.g. `P:`) to the pvi section, or set `ui_index: false`",
+                ));
+            }
             for (k, v) in &macros {
                 let text = v.clone().unwrap_or_else(|| format!("{{{{ {k} }}}}"));
-                resolver
+                let value = resolver
                     .engine
                     .render_value(&minijinja::Value::from(text.as_str()), &scope, None)
                     .map_err(|err| {
@@ -257,8 +308,20 @@ fn collect_pvi(
                             ),
                         )
                     })?;
+                let text = value
+                    .as_str()
+                    .map_or_else(|| value.to_string(), str::to_string);
+                index_macros.push((k.clone(), text));
             }
         }
+        requests.push(crate::pvi::PviEntity {
+            entity: e.origin.label.clone(),
+            yaml_path: rel,
+            pv: pvi.pv,
+            pv_prefix: pvi.pv_prefix.clone(),
+            ui_index: pvi.ui_index,
+            index_macros,
+        });
     }
-    Ok(rows)
+    Ok((rows, requests))
 }

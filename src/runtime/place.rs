@@ -11,6 +11,27 @@ use std::path::Path;
 
 use crate::layout::EpicsLayout;
 
+fn outside(e: crate::contain::Outside) -> io::Error {
+    io::Error::new(io::ErrorKind::PermissionDenied, e.to_string())
+}
+
+/// Copies `src` (which must lead inside `src_root`, links followed: a
+/// Kubernetes ConfigMap's links stay inside it) to `dest` inside
+/// `dest_root`, through a temporary renamed over `dest`, so a link already
+/// at `dest` is replaced rather than written through.
+fn copy_contained(src_root: &Path, src: &Path, dest_root: &Path, dest: &Path) -> io::Result<()> {
+    crate::contain::within(src_root, src).map_err(outside)?;
+    let dir = dest.parent().unwrap_or(dest_root);
+    fs_err::create_dir_all(dir)?;
+    crate::contain::within(dest_root, dir).map_err(outside)?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".iocforge-place-")
+        .tempfile_in(dir)?;
+    io::copy(&mut fs_err::File::open(src)?, &mut tmp)?;
+    tmp.persist(dest).map_err(|e| e.error)?;
+    Ok(())
+}
+
 /// The start step: the support modules' protocol files
 /// (`$SUPPORT/configure/protocol`) into `runtime/protocol`, then the config
 /// folder's own files with [`place_files`]. Returns the count.
@@ -39,7 +60,7 @@ pub fn replace_dir(from: &Path, to: &Path) -> io::Result<usize> {
         if entry.file_type().is_dir() {
             fs_err::create_dir_all(&dest)?;
         } else {
-            fs_err::copy(entry.path(), &dest)?;
+            copy_contained(from, entry.path(), to, &dest)?;
             n += 1;
         }
     }
@@ -68,7 +89,8 @@ pub fn place_files(config_dir: &Path, runtime_dir: &Path) -> io::Result<usize> {
             {
                 let target = runtime_dir.join(sub);
                 fs_err::create_dir_all(&target)?;
-                fs_err::copy(f, target.join(f.file_name().unwrap_or_default()))?;
+                let dest = target.join(f.file_name().unwrap_or_default());
+                copy_contained(config_dir, f, runtime_dir, &dest)?;
                 n += 1;
             }
         }
@@ -95,5 +117,31 @@ mod tests {
         assert!(rt.join("db/c.db").exists());
         assert!(rt.join("db/d.template").exists());
         assert!(!rt.join("db/ioc.yaml").exists());
+    }
+
+    #[test]
+    fn links_never_lead_outside_the_config_or_runtime_folders() {
+        let d = tempfile::tempdir().unwrap();
+        let cfg = d.path().join("config");
+        let rt = d.path().join("runtime");
+        let outside = d.path().join("outside");
+        for dir in [&cfg, &rt.join("db"), &outside] {
+            fs_err::create_dir_all(dir).unwrap();
+        }
+        fs_err::write(outside.join("secret.txt"), "secret").unwrap();
+        // a ConfigMap-style link inside the folder is fine
+        fs_err::create_dir_all(cfg.join("..data")).unwrap();
+        fs_err::write(cfg.join("..data/ok.db"), "ok").unwrap();
+        std::os::unix::fs::symlink("..data/ok.db", cfg.join("ok.db")).unwrap();
+        // a link already in the destination is replaced, not written through
+        std::os::unix::fs::symlink(outside.join("victim.db"), rt.join("db/ok.db")).unwrap();
+        assert_eq!(place_files(&cfg, &rt).unwrap(), 1);
+        assert_eq!(fs_err::read_to_string(rt.join("db/ok.db")).unwrap(), "ok");
+        assert!(!outside.join("victim.db").exists());
+        // a link to a file outside the config folder is refused, naming it
+        std::os::unix::fs::symlink(outside.join("secret.txt"), cfg.join("leak.db")).unwrap();
+        let err = place_files(&cfg, &rt).unwrap_err().to_string();
+        assert!(err.contains("leak.db") && err.contains("outside"), "{err}");
+        assert!(!rt.join("db/leak.db").exists());
     }
 }

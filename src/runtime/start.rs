@@ -60,11 +60,12 @@ pub enum StartOutcome {
 }
 
 /// The steps of `runtime start`, in order; each logs one line.
-pub const STEPS: [&str; 10] = [
+pub const STEPS: [&str; 11] = [
     "release-shell",
     "start.sh",
     "copy",
     "generate",
+    "pvi",
     "expand-db",
     "autosave",
     "write",
@@ -103,6 +104,9 @@ pub fn run_steps(
         config: s.layout.config(),
         files: OutputSet::default(),
         generated: false,
+        pvi_files: None,
+        overlay: dbexpand::Overlay::new(s.layout.env().clone()),
+        pvi_dirs: Vec::new(),
         log,
     };
     run.step("release-shell", Run::release_shell)?;
@@ -112,6 +116,9 @@ pub fn run_steps(
     run.step("copy", Run::copy)?;
     if run.config.join("ioc.yaml").is_file() {
         run.step("generate", |r| r.generate(s.pvi))?;
+    }
+    if run.pvi_files.is_some() {
+        run.step("pvi", Run::pvi)?;
     }
     if let Some(subst) = run.files.get("ioc.subst").map(str::to_string) {
         run.step("expand-db", |r| r.expand_db(&subst))?;
@@ -137,6 +144,12 @@ struct Run<'a> {
     config: PathBuf,
     files: OutputSet,
     generated: bool,
+    /// PVI templates and screens from `generate`.
+    pvi_files: Option<crate::pvi::PviFiles>,
+    /// Templates not yet written, for `expand-db`.
+    overlay: dbexpand::Overlay,
+    /// Further template folders for `expand-db` (where PVI templates went).
+    pvi_dirs: Vec<PathBuf>,
     log: &'a mut dyn FnMut(&str, &str, Duration),
 }
 
@@ -198,6 +211,7 @@ impl Run<'_> {
             diags: d,
         })?;
         self.files = g.files;
+        self.pvi_files = g.pvi_files;
         self.generated = true;
         Ok(format!(
             "{} from {} ({} definition files)",
@@ -207,13 +221,45 @@ impl Run<'_> {
         ))
     }
 
+    /// PVI screens to `$EPICS_ROOT/opi` and templates to
+    /// `$EPICS_ROOT/runtime`, where ibek writes them.
+    fn pvi(&mut self) -> StepResult {
+        let Some(p) = self.pvi_files.take() else {
+            return Ok("none".to_string());
+        };
+        let runtime = self.layout.ibek_runtime();
+        if crate::output::same_dir(&runtime, self.layout.runtime()) {
+            // written with the other boot files; read from memory by expand-db
+            self.overlay.add(self.layout.runtime(), &p.templates);
+            self.files.0.extend(p.templates.0.clone());
+        } else {
+            crate::output::write_files(&runtime, &p.templates)
+                .map_err(|e| io_fail("pvi", &format!("cannot write {}", runtime.display()), &e))?;
+            self.pvi_dirs.push(runtime);
+        }
+        let opi = self.layout.opi();
+        write_folder(&opi, &p.screens)
+            .map_err(|e| io_fail("pvi", &format!("cannot write {}", opi.display()), &e))?;
+        Ok(format!(
+            "{} templates, {} screens in {}",
+            p.templates.0.len(),
+            p.screens.0.len(),
+            opi.display()
+        ))
+    }
+
     fn expand_db(&mut self, subst: &str) -> StepResult {
-        let exp = dbexpand::expand_ioc_db(
+        let runtime = self.layout.runtime().to_path_buf();
+        // RELEASE.shell's variables name the templates' folders
+        self.overlay.set_env(self.layout.env().clone());
+        let exp = dbexpand::expand_ioc_db_with(
             &self.layout,
             &self.config,
-            self.layout.runtime(),
+            &runtime,
+            &self.pvi_dirs,
             subst,
             true,
+            &mut self.overlay,
         )
         .map_err(|d| fail("expand-db", d))?;
         let lines = exp.text.lines().count();

@@ -51,19 +51,51 @@ enum Frame {
         anchor: usize,
         start: Span,
         items: Vec<Node>,
+        units: u64,
     },
     Map {
         anchor: usize,
         start: Span,
         entries: Vec<(Node, Node)>,
         key: Option<Node>,
+        units: u64,
     },
+}
+
+/// What a node costs against the `yaml-nodes` budget: one per node, plus
+/// one per 32 bytes of a scalar's text (an alias to a long string copies it).
+fn scalar_units(value: &str) -> u64 {
+    1 + value.len() as u64 / 32
+}
+
+/// The name of the alias at `at` (`*name`), read back from the text.
+fn alias_name(text: &str, at: Span) -> String {
+    let rest: String = text
+        .chars()
+        .skip(at.start.index as usize)
+        .take(200)
+        .collect();
+    let name: String = rest
+        .trim_start_matches('*')
+        .chars()
+        .take_while(|c| !c.is_whitespace() && !matches!(c, ',' | ']' | '}'))
+        .collect();
+    name
 }
 
 /// Parses the first document of `text`; an empty stream is `null`, as ruamel loads it.
 pub fn parse(text: &str) -> Result<Node, YamlError> {
+    parse_within(text, crate::limits::get().yaml_nodes)
+}
+
+/// [`parse`] with a budget for the nodes (see [`scalar_units`]) that aliases
+/// copy into the tree; plain nodes are bounded by the size of the text.
+/// Alias bombs (`a: &a [*b, *b, …]` nested) stop with an error naming the
+/// alias that would go over it.
+pub fn parse_within(text: &str, budget: u64) -> Result<Node, YamlError> {
     let mut parser = Parser::new_from_str(text);
-    let mut anchors: HashMap<usize, Node> = HashMap::new();
+    let mut anchors: HashMap<usize, (Node, u64)> = HashMap::new();
+    let mut total: u64 = 0;
     let mut stack: Vec<Frame> = Vec::new();
     let mut root: Option<Node> = None;
     let mut documents = 0;
@@ -92,22 +124,43 @@ pub fn parse(text: &str) -> Result<Node, YamlError> {
                 continue;
             }
             Event::Alias(id) => match anchors.get(&id) {
-                Some(n) => Node {
-                    kind: n.kind.clone(),
-                    span: ev_span,
-                },
+                Some((n, units)) => {
+                    total = total.saturating_add(*units);
+                    if total > budget {
+                        let name = alias_name(text, ev_span);
+                        return Err(error(
+                            format!(
+                                "alias `*{name}` makes the aliases of this document copy more than \
+                                 {budget} nodes (anchor `&{name}` holds {units})"
+                            ),
+                            ev_span,
+                            Some(
+                                "this looks like an alias bomb; expand fewer aliases, or raise \
+                                 the limit with IOCFORGE_LIMITS=yaml-nodes=N",
+                            ),
+                        ));
+                    }
+                    (
+                        Node {
+                            kind: n.kind.clone(),
+                            span: ev_span,
+                        },
+                        *units,
+                    )
+                }
                 None => return Err(error("found undefined alias", ev_span, None)),
             },
             Event::Scalar(value, style, anchor, tag) => {
+                let units = scalar_units(&value);
                 let kind = scalar_kind(&value, style, tag.as_deref(), ev_span)?;
                 let node = Node {
                     kind,
                     span: ev_span,
                 };
                 if anchor > 0 {
-                    anchors.insert(anchor, node.clone());
+                    anchors.insert(anchor, (node.clone(), units));
                 }
-                node
+                (node, units)
             }
             Event::SequenceStart(anchor, tag) => {
                 check_collection_tag(tag.as_deref(), "seq", ev_span)?;
@@ -115,6 +168,7 @@ pub fn parse(text: &str) -> Result<Node, YamlError> {
                     anchor,
                     start: ev_span,
                     items: Vec::new(),
+                    units: 1,
                 });
                 continue;
             }
@@ -125,6 +179,7 @@ pub fn parse(text: &str) -> Result<Node, YamlError> {
                     start: ev_span,
                     entries: Vec::new(),
                     key: None,
+                    units: 1,
                 });
                 continue;
             }
@@ -133,6 +188,7 @@ pub fn parse(text: &str) -> Result<Node, YamlError> {
                     anchor,
                     start,
                     items,
+                    units,
                 }) = stack.pop()
                 else {
                     return Err(error("unbalanced sequence", ev_span, None));
@@ -145,15 +201,16 @@ pub fn parse(text: &str) -> Result<Node, YamlError> {
                     },
                 };
                 if anchor > 0 {
-                    anchors.insert(anchor, node.clone());
+                    anchors.insert(anchor, (node.clone(), units));
                 }
-                node
+                (node, units)
             }
             Event::MappingEnd => {
                 let Some(Frame::Map {
                     anchor,
                     start,
                     entries,
+                    units,
                     ..
                 }) = stack.pop()
                 else {
@@ -168,22 +225,36 @@ pub fn parse(text: &str) -> Result<Node, YamlError> {
                     span,
                 };
                 if anchor > 0 {
-                    anchors.insert(anchor, node.clone());
+                    anchors.insert(anchor, (node.clone(), units));
                 }
-                node
+                (node, units)
             }
         };
+        let (node, units) = node;
         match stack.last_mut() {
             None => {
                 if root.is_none() {
                     root = Some(node);
                 }
             }
-            Some(Frame::Seq { items, .. }) => items.push(node),
-            Some(Frame::Map { entries, key, .. }) => match key.take() {
-                None => *key = Some(node),
-                Some(k) => entries.push((k, node)),
-            },
+            Some(Frame::Seq {
+                items, units: u, ..
+            }) => {
+                *u = u.saturating_add(units);
+                items.push(node);
+            }
+            Some(Frame::Map {
+                entries,
+                key,
+                units: u,
+                ..
+            }) => {
+                *u = u.saturating_add(units);
+                match key.take() {
+                    None => *key = Some(node),
+                    Some(k) => entries.push((k, node)),
+                }
+            }
         }
     }
     Ok(root.unwrap_or(Node {
