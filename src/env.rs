@@ -39,6 +39,23 @@ pub const IOCFORGE_FAILURE_PAUSE: &str = "IOCFORGE_FAILURE_PAUSE";
 /// Hide progress bars.
 pub const IOCFORGE_NO_PROGRESS: &str = "IOCFORGE_NO_PROGRESS";
 
+/// Extra pattern libraries for `pattern`, `name=uri,...` (git URLs or folders).
+pub const IBEK_PATTERN_LIBRARIES: &str = "IBEK_PATTERN_LIBRARIES";
+/// `1` downgrades `pattern check` failures to warnings.
+pub const IBEK_ALLOW_DIRTY: &str = "IBEK_ALLOW_DIRTY";
+/// The cache of published base schemas (default `~/.cache/ibek/schemas`).
+pub const IBEK_SCHEMA_CACHE: &str = "IBEK_SCHEMA_CACHE";
+/// The host published base schemas are fetched from (default `https://github.com`).
+pub const IOCFORGE_SCHEMA_BASE_URL: &str = "IOCFORGE_SCHEMA_BASE_URL";
+/// The home folder (the schema cache's default parent).
+pub const HOME: &str = "HOME";
+/// Proxy for https URLs (`https_proxy` is read first, as Python's urllib does).
+pub const HTTPS_PROXY: &str = "HTTPS_PROXY";
+/// Proxy for http URLs (`http_proxy` first).
+pub const HTTP_PROXY: &str = "HTTP_PROXY";
+/// Hosts reached without a proxy (`no_proxy` first).
+pub const NO_PROXY: &str = "NO_PROXY";
+
 /// The default `EPICS_ROOT` when the variable is not set.
 pub const DEFAULT_EPICS_ROOT: &str = "/epics/";
 /// Raises iocforge's bounds on template work, string sizes and YAML alias

@@ -122,6 +122,66 @@ impl DockerEngine {
             Ok(v.version.unwrap_or_default())
         })
     }
+
+    /// Reads one file of an image without running it: creates a container
+    /// (never started), downloads the file's tar archive, removes the container.
+    pub fn read_image_file(&self, image: &str, path: &str) -> Result<Vec<u8>, DockerError> {
+        use std::io::Read as _;
+        let request = |e: &dyn std::error::Error| DockerError::Request {
+            host: self.host.clone(),
+            reason: chain(e),
+        };
+        let archive = self.block_on(async {
+            let docker = self.connect().await?;
+            // an image without CMD (e.g. from `docker import`) needs one to
+            // create a container; it is never started
+            let body = bollard::models::ContainerCreateBody {
+                image: Some(image.to_string()),
+                cmd: Some(vec!["/bin/true".to_string()]),
+                ..Default::default()
+            };
+            let id = docker
+                .create_container(None, body)
+                .await
+                .map_err(|e| request(&e))?
+                .id;
+            let opts = bollard::query_parameters::DownloadFromContainerOptions {
+                path: path.to_string(),
+            };
+            let mut stream = docker.download_from_container(&id, Some(opts));
+            let mut bytes = Vec::new();
+            let mut failure = None;
+            while let Some(chunk) = stream.next().await {
+                match chunk {
+                    Ok(c) => bytes.extend_from_slice(&c),
+                    Err(e) => {
+                        failure = Some(request(&e));
+                        break;
+                    }
+                }
+            }
+            let remove = bollard::query_parameters::RemoveContainerOptions {
+                force: true,
+                ..Default::default()
+            };
+            let _ = docker.remove_container(&id, Some(remove)).await;
+            failure.map_or(Ok(bytes), Err)
+        })?;
+        let mut tar = tar::Archive::new(archive.as_slice());
+        let entries = tar.entries().map_err(|e| request(&e))?;
+        for entry in entries {
+            let mut entry = entry.map_err(|e| request(&e))?;
+            if entry.header().entry_type().is_file() {
+                let mut out = Vec::new();
+                entry.read_to_end(&mut out).map_err(|e| request(&e))?;
+                return Ok(out);
+            }
+        }
+        Err(DockerError::Request {
+            host: self.host.clone(),
+            reason: format!("`{path}` in image `{image}` is not a file"),
+        })
+    }
 }
 
 fn options(request: &BuildRequest) -> BuildImageOptions {

@@ -9,6 +9,7 @@ pub mod dev;
 pub mod ioc;
 pub mod ioc_build;
 pub mod msi;
+pub mod pattern;
 pub mod printer;
 pub mod runtime;
 pub mod services;
@@ -106,6 +107,9 @@ enum Command {
     /// Commands over a services repository: list, changed, check, package
     #[command(subcommand)]
     Services(services::ServicesCommand),
+    /// Commands for vendoring runtime-support patterns into a services repo
+    #[command(subcommand)]
+    Pattern(pattern::PatternCommand),
 }
 
 /// Applies `IOCFORGE_LIMITS` (README, "Limits") over the default limits.
@@ -147,6 +151,7 @@ pub fn main() -> ExitCode {
         Command::Msi(args) => return msi::run(args, layout.env()),
         Command::Dev(cmd) => dev::run(cmd, &layout),
         Command::Services(cmd) => services::run(cmd),
+        Command::Pattern(cmd) => pattern::run(cmd, layout.env()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
