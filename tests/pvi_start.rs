@@ -9,7 +9,7 @@
 
 mod common;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -60,10 +60,9 @@ fn tool(name: &str, args: &[&str]) -> Option<String> {
         .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
-#[test]
-fn start_boots_with_pvi_templates_and_writes_screens() {
-    let tmp = tempfile::tempdir().unwrap();
-    let root = tmp.path().join("epics");
+/// An EPICS root holding the fixture's support module, its PVI device files, the
+/// instance and a stale screen in `opi/` that the start must clear.
+fn lay_out_epics_root(root: &Path) {
     let fixture = common::root().join("tests/pvi/start");
     let defs = root.join("ibek-defs");
     fs_err::create_dir_all(&defs).unwrap();
@@ -97,7 +96,10 @@ fn start_boots_with_pvi_templates_and_writes_screens() {
     // a stale screen from an earlier start is cleared, as ibek clears opi/
     fs_err::create_dir_all(root.join("opi")).unwrap();
     fs_err::write(root.join("opi/stale.bob"), "old").unwrap();
+}
 
+/// `runtime start` in `root`, running softIocPVA; its stderr goes to the returned log.
+fn spawn_start(root: &Path) -> (Ioc, PathBuf) {
     let ioc_command = format!(
         "{} -S -D {}",
         base().join("usr/bin/softIocPVA").display(),
@@ -106,7 +108,7 @@ fn start_boots_with_pvi_templates_and_writes_screens() {
     let err_log = root.join("start.err");
     let child = net_env(&mut Command::new(common::iocforge()))
         .args(["runtime", "start"])
-        .env("EPICS_ROOT", &root)
+        .env("EPICS_ROOT", root)
         .env("IOC_NAME", "iocforge-pvi")
         .env("IOCFORGE_IOC_COMMAND", ioc_command)
         .env("IOCFORGE_FAILURE_PAUSE", "0")
@@ -118,7 +120,15 @@ fn start_boots_with_pvi_templates_and_writes_screens() {
         .stderr(fs_err::File::create(&err_log).unwrap().into_parts().0)
         .spawn()
         .unwrap();
-    let mut ioc = Ioc(child);
+    (Ioc(child), err_log)
+}
+
+#[test]
+fn start_boots_with_pvi_templates_and_writes_screens() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("epics");
+    lay_out_epics_root(&root);
+    let (mut ioc, err_log) = spawn_start(&root);
 
     // records of the support module, through CA
     let t = Instant::now();

@@ -403,6 +403,13 @@ fn pv_element(b: Bounds, pv: &str, widget: &Widget) -> Result<Element, Diagnosti
     } else {
         set_bounds(&mut el, b, true)?;
     }
+    add_widget_settings(&mut el, widget);
+    Ok(el)
+}
+
+/// The settings a widget type adds to its template: combo box items, table columns,
+/// text format and precision, bit count, image colours and axes, trace axes.
+fn add_widget_settings(el: &mut Element, widget: &Widget) {
     match widget {
         Widget::ComboBox { choices } if !choices.is_empty() => {
             let items = el.sub("items");
@@ -412,31 +419,7 @@ fn pv_element(b: Bounds, pv: &str, widget: &Widget) -> Result<Element, Diagnosti
             el.kids().push(Element::with_text("items_from_pv", "false"));
         }
         Widget::TableRead(cols) | Widget::TableWrite(cols) if !cols.is_empty() => {
-            let columns = el.sub("columns");
-            for (i, w) in cols.iter().enumerate() {
-                let col = columns.sub("column");
-                col.kids()
-                    .push(Element::with_text("name", format!("Column {}", i + 1)));
-                col.kids().push(Element::with_text(
-                    "editable",
-                    if w.is_write() { "true" } else { "false" },
-                ));
-                let options: Vec<String> = match w {
-                    Widget::Led | Widget::CheckBox => vec!["false".into(), "true".into()],
-                    Widget::ComboBox { choices } => choices.clone(),
-                    _ => Vec::new(),
-                };
-                if !options.is_empty() {
-                    let o = col.sub("options");
-                    for opt in options {
-                        o.kids().push(Element::with_text("option", opt));
-                    }
-                }
-            }
-            el.kids().push(Element::with_text(
-                "editable",
-                if widget.is_write() { "true" } else { "false" },
-            ));
+            add_table_columns(el, cols, widget);
         }
         Widget::TextRead(t) | Widget::TextWrite(t) => {
             if let Some(f) = &t.format {
@@ -483,7 +466,36 @@ fn pv_element(b: Bounds, pv: &str, widget: &Widget) -> Result<Element, Diagnosti
         }
         _ => {}
     }
-    Ok(el)
+}
+
+/// A table's columns (name, editable, options for boolean and choice columns), then
+/// whether the table itself is editable.
+fn add_table_columns(el: &mut Element, cols: &[Widget], widget: &Widget) {
+    let columns = el.sub("columns");
+    for (i, w) in cols.iter().enumerate() {
+        let col = columns.sub("column");
+        col.kids()
+            .push(Element::with_text("name", format!("Column {}", i + 1)));
+        col.kids().push(Element::with_text(
+            "editable",
+            if w.is_write() { "true" } else { "false" },
+        ));
+        let options: Vec<String> = match w {
+            Widget::Led | Widget::CheckBox => vec!["false".into(), "true".into()],
+            Widget::ComboBox { choices } => choices.clone(),
+            _ => Vec::new(),
+        };
+        if !options.is_empty() {
+            let o = col.sub("options");
+            for opt in options {
+                o.kids().push(Element::with_text("option", opt));
+            }
+        }
+    }
+    el.kids().push(Element::with_text(
+        "editable",
+        if widget.is_write() { "true" } else { "false" },
+    ));
 }
 
 fn bool_text(b: bool) -> &'static str {

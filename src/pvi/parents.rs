@@ -338,51 +338,63 @@ fn merge_components(components: Vec<Component>) -> Result<Vec<Component>, Diagno
         let Kind::Group { children: new, .. } = component.kind else {
             continue;
         };
-        let mut new: Vec<Option<Component>> = new.into_iter().map(Some).collect();
-        let mut out = Vec::with_capacity(existing.len() + new.len());
-        for old in existing.drain(..) {
-            // Python's dict keeps the last child of a name
-            let dup = new
-                .iter()
-                .rposition(|n| n.as_ref().is_some_and(|n| n.name == old.name));
-            if let Some(di) = dup {
-                let d = new[di].take().expect("position found above");
-                for n in &mut new {
-                    if n.as_ref().is_some_and(|n| n.name == old.name) {
-                        *n = None;
-                    }
-                }
-                for ((f, a), (_, b)) in pv_fields(&old).iter().zip(pv_fields(&d)) {
-                    if let (Some(a), Some(b)) = (a, b) {
-                        if *a != b {
-                            return Err(Diagnostic::plain(
-                                None,
-                                format!(
-                                    "pvi group `{}`: child `{}` has {f} `{b}`, which collides with `{a}`",
-                                    component.name, d.name
-                                ),
-                            ));
-                        }
-                    }
-                }
-                out.push(d);
-            } else {
-                out.push(old);
-            }
-        }
-        // the remaining new children in first-seen order, last definition winning
-        let mut rest: Vec<Component> = Vec::new();
-        for n in new.into_iter().flatten() {
-            if let Some(slot) = rest.iter_mut().find(|r| r.name == n.name) {
-                *slot = n;
-            } else {
-                rest.push(n);
-            }
-        }
-        out.extend(rest);
-        *existing = out;
+        merge_children(&component.name, existing, new)?;
     }
     Ok(merged)
+}
+
+/// Merges a repeated group's `new` children into the `existing` ones: a child defined
+/// again keeps its place and takes the later definition (its PVs must agree), and the
+/// other new children follow in first-seen order.
+fn merge_children(
+    group: &str,
+    existing: &mut Vec<Component>,
+    new: Vec<Component>,
+) -> Result<(), Diagnostic> {
+    let mut new: Vec<Option<Component>> = new.into_iter().map(Some).collect();
+    let mut out = Vec::with_capacity(existing.len() + new.len());
+    for old in existing.drain(..) {
+        // Python's dict keeps the last child of a name
+        let dup = new
+            .iter()
+            .rposition(|n| n.as_ref().is_some_and(|n| n.name == old.name));
+        if let Some(di) = dup {
+            let d = new[di].take().expect("position found above");
+            for n in &mut new {
+                if n.as_ref().is_some_and(|n| n.name == old.name) {
+                    *n = None;
+                }
+            }
+            for ((f, a), (_, b)) in pv_fields(&old).iter().zip(pv_fields(&d)) {
+                if let (Some(a), Some(b)) = (a, b) {
+                    if *a != b {
+                        return Err(Diagnostic::plain(
+                            None,
+                            format!(
+                                "pvi group `{}`: child `{}` has {f} `{b}`, which collides with `{a}`",
+                                group, d.name
+                            ),
+                        ));
+                    }
+                }
+            }
+            out.push(d);
+        } else {
+            out.push(old);
+        }
+    }
+    // the remaining new children in first-seen order, last definition winning
+    let mut rest: Vec<Component> = Vec::new();
+    for n in new.into_iter().flatten() {
+        if let Some(slot) = rest.iter_mut().find(|r| r.name == n.name) {
+            *slot = n;
+        } else {
+            rest.push(n);
+        }
+    }
+    out.extend(rest);
+    *existing = out;
+    Ok(())
 }
 
 #[cfg(test)]

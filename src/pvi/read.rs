@@ -240,12 +240,24 @@ impl Reader<'_> {
         let label = self.opt_string(node.get("label"), "`label`")?;
         let description = self.opt_string(node.get("description"), "`description`")?;
         let what = format!("{t} `{name}`");
+        let kind = self.kind(node, t, &what)?;
+        Ok(Component {
+            name,
+            label,
+            description,
+            kind,
+        })
+    }
+
+    /// The fields of component type `t` (already known to be one pvi has), with pvi's
+    /// defaults and its validator's rules; `what` names the component in errors.
+    fn kind(&self, node: &Node, t: &str, what: &str) -> R<Kind> {
         let pv = |key: &str| -> R<String> {
-            self.string(self.req(node, key, &what)?, &format!("{what} `{key}`"))
+            self.string(self.req(node, key, what)?, &format!("{what} `{key}`"))
         };
-        let kind = match t {
+        Ok(match t {
             "Group" => Kind::Group {
-                layout: self.layout(self.req(node, "layout", &what)?)?,
+                layout: self.layout(self.req(node, "layout", what)?)?,
                 children: self
                     .items(node.get("children"))?
                     .into_iter()
@@ -326,12 +338,6 @@ impl Reader<'_> {
                     Some(n) => self.string_map(n, &format!("{what} `macros`"))?,
                 },
             },
-        };
-        Ok(Component {
-            name,
-            label,
-            description,
-            kind,
         })
     }
 
@@ -448,38 +454,6 @@ impl Reader<'_> {
             _ => &["type"],
         };
         self.map(node, t, fields)?;
-        let text = || -> R<TextOptions> {
-            let format = self.opt_string(node.get("format"), "`format`")?;
-            if let Some(f) = &format {
-                if ![
-                    "decimal",
-                    "hexadecimal",
-                    "engineer",
-                    "exponential",
-                    "string",
-                ]
-                .contains(&f.as_str())
-                {
-                    return Err(self.err(node, format!("unknown text format `{f}`")));
-                }
-            }
-            Ok(TextOptions {
-                lines: self.int(node.get("lines"), "`lines`")?,
-                format,
-                precision: self.int(node.get("precision"), "`precision`")?,
-            })
-        };
-        let table = |write: bool| -> R<Vec<Widget>> {
-            match node.get("widgets") {
-                None => Ok(Vec::new()),
-                Some(n) => {
-                    let Some(items) = n.as_seq() else {
-                        return Err(self.err(n, "`widgets` must be a list"));
-                    };
-                    items.iter().map(|i| self.row_widget(i, write)).collect()
-                }
-            }
-        };
         Ok(match t {
             "LED" => Widget::Led,
             "BitField" => {
@@ -493,8 +467,8 @@ impl Reader<'_> {
                 Widget::BitField { number_of_bits }
             }
             "ProgressBar" => Widget::ProgressBar,
-            "TextRead" => Widget::TextRead(text()?),
-            "TextWrite" => Widget::TextWrite(text()?),
+            "TextRead" => Widget::TextRead(self.text_options(node)?),
+            "TextWrite" => Widget::TextWrite(self.text_options(node)?),
             "ArrayTrace" => Widget::ArrayTrace {
                 axis: self.string(self.req(node, "axis", "ArrayTrace")?, "`axis`")?,
                 width: self.int(node.get("width"), "`width`")?.unwrap_or(900),
@@ -513,8 +487,8 @@ impl Reader<'_> {
                 color_bar: self.boolean(node.get("color_bar"), false, "`color_bar`")?,
                 axes: self.boolean(node.get("axes"), false, "`axes`")?,
             },
-            "TableRead" => Widget::TableRead(table(false)?),
-            "TableWrite" => Widget::TableWrite(table(true)?),
+            "TableRead" => Widget::TableRead(self.table_widgets(node, false)?),
+            "TableWrite" => Widget::TableWrite(self.table_widgets(node, true)?),
             "CheckBox" => Widget::CheckBox,
             "ToggleButton" => Widget::ToggleButton,
             "ComboBox" => Widget::ComboBox {
@@ -540,5 +514,41 @@ impl Reader<'_> {
                 Widget::ArrayWrite
             }
         })
+    }
+
+    /// A text widget's options; pvi knows five display formats.
+    fn text_options(&self, node: &Node) -> R<TextOptions> {
+        let format = self.opt_string(node.get("format"), "`format`")?;
+        if let Some(f) = &format {
+            if ![
+                "decimal",
+                "hexadecimal",
+                "engineer",
+                "exponential",
+                "string",
+            ]
+            .contains(&f.as_str())
+            {
+                return Err(self.err(node, format!("unknown text format `{f}`")));
+            }
+        }
+        Ok(TextOptions {
+            lines: self.int(node.get("lines"), "`lines`")?,
+            format,
+            precision: self.int(node.get("precision"), "`precision`")?,
+        })
+    }
+
+    /// A table's column widgets, read or write.
+    fn table_widgets(&self, node: &Node, write: bool) -> R<Vec<Widget>> {
+        match node.get("widgets") {
+            None => Ok(Vec::new()),
+            Some(n) => {
+                let Some(items) = n.as_seq() else {
+                    return Err(self.err(n, "`widgets` must be a list"));
+                };
+                items.iter().map(|i| self.row_widget(i, write)).collect()
+            }
+        }
     }
 }

@@ -702,64 +702,14 @@ impl Factory {
                 cb.h = 2 * l.widget_height + l.spacing;
             }
         } else if let Some((write_pv, Widget::ButtonPanel(actions))) = c.write() {
-            let mut r: Vec<Component> = actions
-                .iter()
-                .map(|(name, value)| Component {
-                    name: name.clone(),
-                    label: None,
-                    description: None,
-                    kind: Kind::SignalX {
-                        write_pv: write_pv.to_string(),
-                        value: value.clone(),
-                        write_widget: Widget::ButtonPanel(vec![("Go".into(), "1".into())]),
-                    },
-                })
-                .collect();
-            if let Kind::SignalRW {
-                read_pv,
-                read_widget: Some(rw),
-                ..
-            } = &c.kind
-            {
-                r.push(Component {
-                    name: c.name.clone(),
-                    label: None,
-                    description: None,
-                    kind: Kind::SignalR {
-                        read_pv: read_pv.clone(),
-                        read_widget: Some(rw.clone()),
-                    },
-                });
-            }
-            row = r;
+            row = button_panel_row(c, write_pv, actions);
         } else {
             row = vec![c.clone()];
-            let table = match (c.read(), c.write()) {
-                (Some((_, Some(Widget::TableRead(ws)))), _)
-                | (_, Some((_, Widget::TableWrite(ws)))) => Some(ws.len() as i64),
-                _ => None,
-            };
-            if let Some(n) = table {
-                add_label = false;
-                cb.w = 100 * n;
-                cb.h *= 10;
-            } else if c.plot_widget().is_some() || matches!(c.kind, Kind::DeviceRef { .. }) {
-                add_label = false;
-            }
+            add_label = fit_single(c, &mut cb, add_label);
         }
         let row_bounds = if add_label {
             let (left, right) = cb.split_left(label_w, l.spacing)?;
-            let label = c.get_label();
-            let desc = c
-                .description
-                .as_deref()
-                .filter(|d| !d.is_empty())
-                .unwrap_or("No description provided");
-            out.push(Placed::Label {
-                b: left,
-                tooltip: format!("{label} - {desc}"),
-                text: label,
-            });
+            out.push(label_for(c, left));
             right
         } else {
             cb
@@ -848,6 +798,77 @@ impl Factory {
             }
         }
         Ok(())
+    }
+}
+
+/// The row a button panel lays out as: one button per action, writing its value to
+/// `write_pv`, then the readback when the signal has one (pvi's `ButtonPanel` case).
+fn button_panel_row(c: &Component, write_pv: &str, actions: &[(String, String)]) -> Vec<Component> {
+    let mut row: Vec<Component> = actions
+        .iter()
+        .map(|(name, value)| Component {
+            name: name.clone(),
+            label: None,
+            description: None,
+            kind: Kind::SignalX {
+                write_pv: write_pv.to_string(),
+                value: value.clone(),
+                write_widget: Widget::ButtonPanel(vec![("Go".into(), "1".into())]),
+            },
+        })
+        .collect();
+    if let Kind::SignalRW {
+        read_pv,
+        read_widget: Some(rw),
+        ..
+    } = &c.kind
+    {
+        row.push(Component {
+            name: c.name.clone(),
+            label: None,
+            description: None,
+            kind: Kind::SignalR {
+                read_pv: read_pv.clone(),
+                read_widget: Some(rw.clone()),
+            },
+        });
+    }
+    row
+}
+
+/// Sizes the bounds of a one-component row: a table takes ten rows and 100 pixels per
+/// column; tables, plots and device references go without a label. Returns whether
+/// the row keeps its label.
+fn fit_single(c: &Component, cb: &mut Bounds, add_label: bool) -> bool {
+    let table = match (c.read(), c.write()) {
+        (Some((_, Some(Widget::TableRead(ws)))), _) | (_, Some((_, Widget::TableWrite(ws)))) => {
+            Some(ws.len() as i64)
+        }
+        _ => None,
+    };
+    if let Some(n) = table {
+        cb.w = 100 * n;
+        cb.h *= 10;
+        return false;
+    }
+    if c.plot_widget().is_some() || matches!(c.kind, Kind::DeviceRef { .. }) {
+        return false;
+    }
+    add_label
+}
+
+/// The label left of a component, its tooltip falling back to pvi's placeholder.
+fn label_for(c: &Component, b: Bounds) -> Placed {
+    let label = c.get_label();
+    let desc = c
+        .description
+        .as_deref()
+        .filter(|d| !d.is_empty())
+        .unwrap_or("No description provided");
+    Placed::Label {
+        b,
+        tooltip: format!("{label} - {desc}"),
+        text: label,
     }
 }
 
