@@ -480,140 +480,33 @@ impl<'e> MacroTable<'e> {
             &mut Out::new(&mut refname, MAC_SIZE),
         );
 
-        let mut default_at = None;
-        if at(src, r) == b'=' {
-            let saved = self.suppress;
-            self.suppress = true;
-            r += 1;
-            default_at = Some(r);
-            // find the end of the default, discarding its value
-            let mut dflt = Ctx::new("default value", &refname);
-            let mut sink = Vec::new();
-            self.trans(
-                &mut dflt,
-                level + 1,
-                value_term,
-                src,
-                &mut r,
-                &mut Out::new(&mut sink, 0),
-            );
-            self.suppress = saved;
-        }
-
-        let mut pop = false;
-        if at(src, r) == b',' {
-            let saved = self.suppress;
-            self.suppress = true;
-            self.push_scope();
-            pop = true;
-            while at(src, r) == b',' {
-                let comma = r;
-                r += 1;
-                let mut subs = Ctx::new("scoped macro", &refname);
-                let mut sub_name = Vec::new();
-                self.trans(
-                    &mut subs,
-                    level + 1,
-                    name_term,
-                    src,
-                    &mut r,
-                    &mut Out::new(&mut sub_name, MAC_SIZE),
-                );
-                if at(src, r) == b'=' {
-                    r += 1;
-                    let mut sub_value = Vec::new();
-                    self.trans(
-                        &mut subs,
-                        level + 1,
-                        value_term,
-                        src,
-                        &mut r,
-                        &mut Out::new(&mut sub_value, MAC_SIZE),
-                    );
-                    self.put(&sub_name, Some(&sub_value));
-                    self.dirty = true;
-                }
-                if r == comma {
-                    // macLib spins here forever (`$(A,` ends the string)
-                    self.stuck = true;
-                    break;
-                }
-            }
-            self.suppress = saved;
+        let default_at = if at(src, r) == b'=' {
+            Some(self.skip_default(level, value_term, src, &mut r, &refname))
+        } else {
+            None
+        };
+        let pop = at(src, r) == b',';
+        if pop {
+            self.scoped_definitions(level, name_term, src, &mut r, &refname);
         }
 
         let errval: &[u8];
         match self.lookup(&refname) {
             Some(idx) if !self.entries[idx].visited => {
-                if self.dirty {
-                    if let Some(raw) = self.entries[idx].raw.clone() {
-                        self.entries[idx].visited = true;
-                        let mut rv = 0;
-                        self.trans(ctx, level + 1, b"", &raw, &mut rv, out);
-                        if let Some(e) = self.entries.get_mut(idx) {
-                            e.visited = false;
-                        }
-                    }
-                } else {
-                    let e = &self.entries[idx];
-                    out.push_all(&e.value);
-                    if e.error {
-                        ctx.error = true;
-                        ctx.problems.extend(e.problems.iter().cloned());
-                    }
-                }
+                self.expand_entry(ctx, level, idx, out);
                 return self.finish_refer(pop, pos, r);
             }
             Some(idx) => {
-                ctx.error = true;
                 errval = b",recursive)";
-                let e = &self.entries[idx];
-                ctx.problems.push(Problem {
-                    name: e.name.to_vec(),
-                    recursive: true,
-                });
-                if !self.suppress {
-                    self.messages.push(
-                        [
-                            b"macLib: ",
-                            ctx.kind.as_bytes(),
-                            b" ",
-                            ctx.name,
-                            b" is recursive (expanding ",
-                            e.kind.describe().as_bytes(),
-                            b" ",
-                            &e.name,
-                            b")\n",
-                        ]
-                        .concat(),
-                    );
-                }
+                self.report_recursive(ctx, idx);
             }
             None => {
                 if let Some(mut d) = default_at {
                     self.trans(ctx, level + 1, value_term, src, &mut d, out);
                     return self.finish_refer(pop, pos, r);
                 }
-                ctx.error = true;
                 errval = b",undefined)";
-                ctx.problems.push(Problem {
-                    name: refname.clone(),
-                    recursive: false,
-                });
-                if !self.suppress {
-                    self.messages.push(
-                        [
-                            b"macLib: macro ",
-                            &refname[..],
-                            b" is undefined (expanding ",
-                            ctx.kind.as_bytes(),
-                            b" ",
-                            ctx.name,
-                            b")\n",
-                        ]
-                        .concat(),
-                    );
-                }
+                self.report_undefined(ctx, &refname);
             }
         }
 
@@ -627,6 +520,155 @@ impl<'e> MacroTable<'e> {
             out.push_all(errval);
         }
         self.finish_refer(pop, pos, r);
+    }
+
+    /// Steps `*r` from the `=` of `$(name=default)` over the default,
+    /// discarding its value, and returns where the default starts.
+    fn skip_default(
+        &mut self,
+        level: u32,
+        value_term: &[u8],
+        src: &[u8],
+        r: &mut usize,
+        refname: &[u8],
+    ) -> usize {
+        let saved = self.suppress;
+        self.suppress = true;
+        *r += 1;
+        let default_at = *r;
+        let mut dflt = Ctx::new("default value", refname);
+        let mut sink = Vec::new();
+        self.trans(
+            &mut dflt,
+            level + 1,
+            value_term,
+            src,
+            r,
+            &mut Out::new(&mut sink, 0),
+        );
+        self.suppress = saved;
+        default_at
+    }
+
+    /// Opens a scope and installs in it the `,A=1,B=2` definitions that
+    /// follow a reference's name, stepping `*r` past them.
+    fn scoped_definitions(
+        &mut self,
+        level: u32,
+        name_term: &'static [u8],
+        src: &[u8],
+        r: &mut usize,
+        refname: &[u8],
+    ) {
+        let value_term = &name_term[1..];
+        let saved = self.suppress;
+        self.suppress = true;
+        self.push_scope();
+        while at(src, *r) == b',' {
+            let comma = *r;
+            *r += 1;
+            let mut subs = Ctx::new("scoped macro", refname);
+            let mut sub_name = Vec::new();
+            self.trans(
+                &mut subs,
+                level + 1,
+                name_term,
+                src,
+                r,
+                &mut Out::new(&mut sub_name, MAC_SIZE),
+            );
+            if at(src, *r) == b'=' {
+                *r += 1;
+                let mut sub_value = Vec::new();
+                self.trans(
+                    &mut subs,
+                    level + 1,
+                    value_term,
+                    src,
+                    r,
+                    &mut Out::new(&mut sub_value, MAC_SIZE),
+                );
+                self.put(&sub_name, Some(&sub_value));
+                self.dirty = true;
+            }
+            if *r == comma {
+                // macLib spins here forever (`$(A,` ends the string)
+                self.stuck = true;
+                break;
+            }
+        }
+        self.suppress = saved;
+    }
+
+    /// Writes the value of the defined macro `idx`, expanding its raw text
+    /// again when definitions changed since it was last expanded.
+    fn expand_entry(&mut self, ctx: &mut Ctx, level: u32, idx: usize, out: &mut Out) {
+        if self.dirty {
+            if let Some(raw) = self.entries[idx].raw.clone() {
+                self.entries[idx].visited = true;
+                let mut rv = 0;
+                self.trans(ctx, level + 1, b"", &raw, &mut rv, out);
+                if let Some(e) = self.entries.get_mut(idx) {
+                    e.visited = false;
+                }
+            }
+        } else {
+            let e = &self.entries[idx];
+            out.push_all(&e.value);
+            if e.error {
+                ctx.error = true;
+                ctx.problems.extend(e.problems.iter().cloned());
+            }
+        }
+    }
+
+    /// Records that macro `idx` refers to itself while being expanded.
+    fn report_recursive(&mut self, ctx: &mut Ctx, idx: usize) {
+        ctx.error = true;
+        let e = &self.entries[idx];
+        ctx.problems.push(Problem {
+            name: e.name.to_vec(),
+            recursive: true,
+        });
+        if !self.suppress {
+            self.messages.push(
+                [
+                    b"macLib: ",
+                    ctx.kind.as_bytes(),
+                    b" ",
+                    ctx.name,
+                    b" is recursive (expanding ",
+                    e.kind.describe().as_bytes(),
+                    b" ",
+                    &e.name,
+                    b")\n",
+                ]
+                .concat(),
+            );
+        }
+    }
+
+    /// Records a reference to `refname`, which has no definition nor default.
+    fn report_undefined(&mut self, ctx: &mut Ctx, refname: &[u8]) {
+        ctx.error = true;
+        ctx.problems.push(Problem {
+            name: refname.to_vec(),
+            recursive: false,
+        });
+        if !self.suppress {
+            self.messages.push(
+                [
+                    b"macLib: macro ",
+                    refname,
+                    b" is undefined (expanding ",
+                    ctx.kind.as_bytes(),
+                    b" ",
+                    ctx.name,
+                    b")\n",
+                ]
+                .concat(),
+            );
+        }
     }
 
     fn finish_refer(&mut self, pop: bool, pos: &mut usize, r: usize) {

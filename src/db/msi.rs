@@ -365,6 +365,13 @@ impl Msi<'_, '_, '_> {
             };
             &t[..]
         };
+        self.expand_substitutions(name, text)
+    }
+
+    /// Expands every template set of the substitution file `name`, whose
+    /// content is `text`, row by row.
+    fn expand_substitutions(&mut self, name: &[u8], text: &[u8]) -> Result<(), Stop> {
+        let config = self.config;
         let mut parser = SubstParser::new(text).map_err(|e| self.syntax(name, &e))?;
         loop {
             if parser.global_set().map_err(|e| self.syntax(name, &e))? {

@@ -363,22 +363,7 @@ fn edit_method(
                 method != "lstrip",
             ))
         }
-        "split" | "rsplit" => {
-            let sep = match kwargs.and_then(|k| k.peek::<Value>("sep").ok()) {
-                Some(v) if !v.is_none() => Some(v.as_str().unwrap_or_default().to_string()),
-                Some(_) => None,
-                None => str_arg(pos, 0, "sep")?,
-            };
-            let max = match kwargs.and_then(|k| k.peek::<i64>("maxsplit").ok()) {
-                Some(m) => m,
-                None => int_arg(pos, 1)?.unwrap_or(-1),
-            };
-            if method == "split" {
-                strings(py_split(s, sep.as_deref(), max)?)
-            } else {
-                strings(py_rsplit(s, sep.as_deref(), max)?)
-            }
-        }
+        "split" | "rsplit" => split_method(s, method, pos, kwargs)?,
         "splitlines" => {
             let keep = kwargs
                 .as_ref()
@@ -387,51 +372,8 @@ fn edit_method(
                 .unwrap_or(false);
             strings(splitlines(s, keep))
         }
-        "join" => {
-            let items = pos
-                .first()
-                .ok_or_else(|| arg_error("join() takes exactly one argument (0 given)"))?;
-            let mut parts = Vec::new();
-            for (i, item) in items.try_iter()?.enumerate() {
-                match item.as_str() {
-                    Some(p) => parts.push(p.to_string()),
-                    None => {
-                        return Err(arg_error(format!(
-                            "sequence item {i}: expected str instance, {} found",
-                            type_name(&item)
-                        )))
-                    }
-                }
-            }
-            Value::from(parts.join(s))
-        }
-        "replace" => {
-            let old = first_str()?;
-            let new = pos
-                .get(1)
-                .and_then(Value::as_str)
-                .ok_or_else(|| arg_error("replace() argument 2 must be str"))?;
-            let count = int_arg(pos, 2)?.unwrap_or(-1);
-            let hits = if old.is_empty() {
-                s.chars().count() as u128 + 1
-            } else {
-                s.matches(old.as_str()).count() as u128
-            };
-            let hits = if count < 0 {
-                hits
-            } else {
-                hits.min(count as u128)
-            };
-            super::bounds::check_len(
-                "the replaced string",
-                s.len() as u128 + hits.saturating_mul(new.len() as u128),
-            )?;
-            if count < 0 {
-                Value::from(s.replace(&old, new))
-            } else {
-                Value::from(s.replacen(&old, new, count as usize))
-            }
-        }
+        "join" => join(s, pos)?,
+        "replace" => replace(s, pos)?,
         "partition" | "rpartition" => {
             let sep = first_str()?;
             let found = if method == "partition" {
@@ -458,6 +400,78 @@ fn edit_method(
         }
         _ => return Ok(None),
     }))
+}
+
+/// `split` and `rsplit`, with `sep` and `maxsplit` given by position or keyword.
+fn split_method(
+    s: &str,
+    method: &str,
+    pos: &[Value],
+    kwargs: Option<&Kwargs>,
+) -> Result<Value, Error> {
+    let sep = match kwargs.and_then(|k| k.peek::<Value>("sep").ok()) {
+        Some(v) if !v.is_none() => Some(v.as_str().unwrap_or_default().to_string()),
+        Some(_) => None,
+        None => str_arg(pos, 0, "sep")?,
+    };
+    let max = match kwargs.and_then(|k| k.peek::<i64>("maxsplit").ok()) {
+        Some(m) => m,
+        None => int_arg(pos, 1)?.unwrap_or(-1),
+    };
+    if method == "split" {
+        Ok(strings(py_split(s, sep.as_deref(), max)?))
+    } else {
+        Ok(strings(py_rsplit(s, sep.as_deref(), max)?))
+    }
+}
+
+/// `s.join(items)`, which takes strings only.
+fn join(s: &str, pos: &[Value]) -> Result<Value, Error> {
+    let items = pos
+        .first()
+        .ok_or_else(|| arg_error("join() takes exactly one argument (0 given)"))?;
+    let mut parts = Vec::new();
+    for (i, item) in items.try_iter()?.enumerate() {
+        match item.as_str() {
+            Some(p) => parts.push(p.to_string()),
+            None => {
+                return Err(arg_error(format!(
+                    "sequence item {i}: expected str instance, {} found",
+                    type_name(&item)
+                )))
+            }
+        }
+    }
+    Ok(Value::from(parts.join(s)))
+}
+
+/// `s.replace(old, new[, count])`, refusing results over the length limit.
+fn replace(s: &str, pos: &[Value]) -> Result<Value, Error> {
+    let old = first_str_arg(pos, "replace")?;
+    let new = pos
+        .get(1)
+        .and_then(Value::as_str)
+        .ok_or_else(|| arg_error("replace() argument 2 must be str"))?;
+    let count = int_arg(pos, 2)?.unwrap_or(-1);
+    let hits = if old.is_empty() {
+        s.chars().count() as u128 + 1
+    } else {
+        s.matches(old.as_str()).count() as u128
+    };
+    let hits = if count < 0 {
+        hits
+    } else {
+        hits.min(count as u128)
+    };
+    super::bounds::check_len(
+        "the replaced string",
+        s.len() as u128 + hits.saturating_mul(new.len() as u128),
+    )?;
+    if count < 0 {
+        Ok(Value::from(s.replace(&old, new)))
+    } else {
+        Ok(Value::from(s.replacen(&old, new, count as usize)))
+    }
 }
 
 /// Methods that look for a substring: `startswith`, `find`, `count`, ...

@@ -180,101 +180,18 @@ pub fn percent_format(fmt: &str, args: &Value) -> Result<String, Error> {
     let mut used_mapping = false;
     let mut out = String::with_capacity(fmt.len() + 8);
     let mut chars = fmt.chars().peekable();
-    let take_arg = |next: &mut usize| -> Result<Value, Error> {
-        let v = positional
-            .get(*next)
-            .cloned()
-            .ok_or_else(|| type_error("not enough arguments for format string"))?;
-        *next += 1;
-        Ok(v)
-    };
     while let Some(c) = chars.next() {
         if c != '%' {
             out.push(c);
             continue;
         }
-        let mut key: Option<String> = None;
-        if chars.peek() == Some(&'(') {
+        let key = if chars.peek() == Some(&'(') {
             chars.next();
-            let mut depth = 1;
-            let mut name = String::new();
-            for c in chars.by_ref() {
-                match c {
-                    '(' => depth += 1,
-                    ')' => {
-                        depth -= 1;
-                        if depth == 0 {
-                            break;
-                        }
-                    }
-                    _ => {}
-                }
-                name.push(c);
-            }
-            if depth != 0 {
-                return Err(type_error("incomplete format key"));
-            }
-            key = Some(name);
-        }
-        let mut spec = Spec::default();
-        while let Some(&f) = chars.peek() {
-            match f {
-                '-' => spec.minus = true,
-                '+' => spec.plus = true,
-                ' ' => spec.space = true,
-                '0' => spec.zero = true,
-                '#' => spec.alt = true,
-                _ => break,
-            }
-            chars.next();
-        }
-        if chars.peek() == Some(&'*') {
-            chars.next();
-            let w = take_arg(&mut next)?;
-            let w = w.as_i64().ok_or_else(|| type_error("* wants int"))?;
-            if w < 0 {
-                spec.minus = true;
-            }
-            spec.width = Some(w.unsigned_abs() as usize);
+            Some(parse_key(&mut chars)?)
         } else {
-            let mut w = String::new();
-            while let Some(&d) = chars.peek().filter(|d| d.is_ascii_digit()) {
-                w.push(d);
-                chars.next();
-            }
-            if !w.is_empty() {
-                spec.width = Some(w.parse().unwrap_or(usize::MAX));
-            }
-        }
-        if chars.peek() == Some(&'.') {
-            chars.next();
-            if chars.peek() == Some(&'*') {
-                chars.next();
-                let p = take_arg(&mut next)?;
-                spec.prec =
-                    Some(p.as_i64().ok_or_else(|| type_error("* wants int"))?.max(0) as usize);
-            } else {
-                let mut p = String::new();
-                while let Some(&d) = chars.peek().filter(|d| d.is_ascii_digit()) {
-                    p.push(d);
-                    chars.next();
-                }
-                spec.prec = Some(if p.is_empty() {
-                    0
-                } else {
-                    p.parse().unwrap_or(usize::MAX)
-                });
-            }
-        }
-        if let Some(w) = spec.width {
-            super::bounds::check_width("the width of a `%` field", w as u128)?;
-        }
-        if let Some(p) = spec.prec {
-            super::bounds::check_width("the precision of a `%` field", p as u128)?;
-        }
-        while matches!(chars.peek(), Some('h' | 'l' | 'L')) {
-            chars.next();
-        }
+            None
+        };
+        let spec = parse_spec(&mut chars, &positional, &mut next)?;
         let conv = chars
             .next()
             .ok_or_else(|| type_error("incomplete format"))?;
@@ -297,7 +214,7 @@ pub fn percent_format(fmt: &str, args: &Value) -> Result<String, Error> {
                 }
                 v
             }
-            None => take_arg(&mut next)?,
+            None => take_arg(&positional, &mut next)?,
         };
         out.push_str(&format_one(&value, conv, &spec)?);
     }
@@ -308,6 +225,105 @@ pub fn percent_format(fmt: &str, args: &Value) -> Result<String, Error> {
     }
     Ok(out)
 }
+
+/// Reads a `%(name)` key after its `(`, up to the matching `)`.
+fn parse_key(chars: &mut Chars) -> Result<String, Error> {
+    let mut depth = 1;
+    let mut name = String::new();
+    for c in chars.by_ref() {
+        match c {
+            '(' => depth += 1,
+            ')' => {
+                depth -= 1;
+                if depth == 0 {
+                    break;
+                }
+            }
+            _ => {}
+        }
+        name.push(c);
+    }
+    if depth != 0 {
+        return Err(type_error("incomplete format key"));
+    }
+    Ok(name)
+}
+
+/// Reads the flags, width, precision and length modifier of a `%` field,
+/// taking `*` widths and precisions from the positional arguments.
+fn parse_spec(chars: &mut Chars, positional: &[Value], next: &mut usize) -> Result<Spec, Error> {
+    let mut spec = Spec::default();
+    while let Some(&f) = chars.peek() {
+        match f {
+            '-' => spec.minus = true,
+            '+' => spec.plus = true,
+            ' ' => spec.space = true,
+            '0' => spec.zero = true,
+            '#' => spec.alt = true,
+            _ => break,
+        }
+        chars.next();
+    }
+    if chars.peek() == Some(&'*') {
+        chars.next();
+        let w = take_arg(positional, next)?;
+        let w = w.as_i64().ok_or_else(|| type_error("* wants int"))?;
+        if w < 0 {
+            spec.minus = true;
+        }
+        spec.width = Some(w.unsigned_abs() as usize);
+    } else {
+        let mut w = String::new();
+        while let Some(&d) = chars.peek().filter(|d| d.is_ascii_digit()) {
+            w.push(d);
+            chars.next();
+        }
+        if !w.is_empty() {
+            spec.width = Some(w.parse().unwrap_or(usize::MAX));
+        }
+    }
+    if chars.peek() == Some(&'.') {
+        chars.next();
+        if chars.peek() == Some(&'*') {
+            chars.next();
+            let p = take_arg(positional, next)?;
+            spec.prec = Some(p.as_i64().ok_or_else(|| type_error("* wants int"))?.max(0) as usize);
+        } else {
+            let mut p = String::new();
+            while let Some(&d) = chars.peek().filter(|d| d.is_ascii_digit()) {
+                p.push(d);
+                chars.next();
+            }
+            spec.prec = Some(if p.is_empty() {
+                0
+            } else {
+                p.parse().unwrap_or(usize::MAX)
+            });
+        }
+    }
+    if let Some(w) = spec.width {
+        super::bounds::check_width("the width of a `%` field", w as u128)?;
+    }
+    if let Some(p) = spec.prec {
+        super::bounds::check_width("the precision of a `%` field", p as u128)?;
+    }
+    while matches!(chars.peek(), Some('h' | 'l' | 'L')) {
+        chars.next();
+    }
+    Ok(spec)
+}
+
+/// The next positional argument, counted by `next`.
+fn take_arg(positional: &[Value], next: &mut usize) -> Result<Value, Error> {
+    let v = positional
+        .get(*next)
+        .cloned()
+        .ok_or_else(|| type_error("not enough arguments for format string"))?;
+    *next += 1;
+    Ok(v)
+}
+
+type Chars<'a> = std::iter::Peekable<std::str::Chars<'a>>;
 
 #[cfg(test)]
 mod tests {

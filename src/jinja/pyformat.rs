@@ -171,110 +171,115 @@ pub fn format_value(v: &Value, spec: &str) -> Result<String, Error> {
             type_name(v)
         ))),
         (Some(Num::Int(i)), None | Some('d' | 'b' | 'o' | 'x' | 'X' | 'c' | 'n')) => {
-            if v.kind() == ValueKind::Bool && spec.is_empty() {
-                return py_str(v);
-            }
-            let mag = i.unsigned_abs();
-            let ty = fs.ty.unwrap_or('d');
-            let (mut digits, prefix) = match ty {
-                'b' => (format!("{mag:b}"), "0b"),
-                'o' => (format!("{mag:o}"), "0o"),
-                'x' => (format!("{mag:x}"), "0x"),
-                'X' => (format!("{mag:X}"), "0X"),
-                'c' => {
-                    return Ok(align_text(
-                        &char::from_u32(i as u32).unwrap_or('\u{fffd}').to_string(),
-                        "",
-                        &fs,
-                        '<',
-                    ))
-                }
-                _ => (mag.to_string(), ""),
-            };
-            let sign = match (i < 0, fs.sign) {
-                (true, _) => "-",
-                (false, '+') => "+",
-                (false, ' ') => " ",
-                _ => "",
-            };
-            let sign = if fs.alt {
-                format!("{sign}{prefix}")
-            } else {
-                sign.to_string()
-            };
-            if let Some(g) = fs.grouping {
-                let every = if ty == 'd' || ty == 'n' { 3 } else { 4 };
-                digits = grouped_padded(&digits, "", g, every, zero_pad_width(&fs, &sign));
-            }
-            Ok(align_text(&digits, &sign, &fs, '>'))
+            format_int(v, i, spec, &fs)
         }
-        (Some(n), t) => {
-            let f = match n {
-                Num::Int(i) => i as f64,
-                Num::Float(f) => f,
-            };
-            let upper = t.is_some_and(|c| c.is_ascii_uppercase());
-            let body = match special_float(f.abs(), upper) {
-                Some(s) => s,
-                None => match t {
-                    Some('e' | 'E') => sci(f.abs(), fs.prec.unwrap_or(6), upper),
-                    Some('f' | 'F') => fixed(f.abs(), fs.prec.unwrap_or(6)),
-                    Some('%') => format!("{}%", fixed(f.abs() * 100.0, fs.prec.unwrap_or(6))),
-                    Some('g' | 'G' | 'n') => general(f.abs(), fs.prec.unwrap_or(6), upper, fs.alt),
-                    None => match fs.prec {
-                        None => match n {
-                            Num::Int(i) => i.unsigned_abs().to_string(),
-                            Num::Float(_) => float_repr(f.abs()),
-                        },
-                        Some(p) => {
-                            let g = general(f.abs(), p, false, fs.alt);
-                            if g.contains(['.', 'e']) || matches!(n, Num::Int(_)) {
-                                g
-                            } else {
-                                format!("{g}.0")
-                            }
-                        }
-                    },
-                    Some(other) => {
-                        return Err(type_error(format!(
-                            "Unknown format code '{other}' for object of type '{}'",
-                            type_name(v)
-                        )))
-                    }
-                },
-            };
-            let body = if fs.alt
-                && !body.contains('.')
-                && matches!(t, Some('e' | 'E' | 'f' | 'F' | '%'))
-            {
-                // the alternate form keeps the decimal point
-                match body.find(['e', 'E', '%']) {
-                    Some(p) => format!("{}.{}", &body[..p], &body[p..]),
-                    None => format!("{body}."),
-                }
-            } else {
-                body
-            };
-            let neg =
-                f.is_sign_negative() && !f.is_nan() && !(f == 0.0 && matches!(n, Num::Int(_)));
-            let sign = match (neg, fs.sign) {
-                (true, _) => "-",
-                (false, '+') => "+",
-                (false, ' ') => " ",
-                _ => "",
-            };
-            let body = match fs.grouping {
-                Some(g) => {
-                    let (int_part, rest) = body
-                        .find(|c: char| !c.is_ascii_digit())
-                        .map_or((body.as_str(), ""), |p| body.split_at(p));
-                    grouped_padded(int_part, rest, g, 3, zero_pad_width(&fs, sign))
-                }
-                None => body,
-            };
-            Ok(align_text(&body, sign, &fs, '>'))
-        }
+        (Some(n), t) => format_float(v, n, t, &fs),
     }
+}
+
+/// `format(i, spec)` for an integer presentation type (`d`, `b`, `o`, `x`,
+/// `X`, `c`, `n` or none).
+fn format_int(v: &Value, i: i128, spec: &str, fs: &FormatSpec) -> Result<String, Error> {
+    if v.kind() == ValueKind::Bool && spec.is_empty() {
+        return py_str(v);
+    }
+    let mag = i.unsigned_abs();
+    let ty = fs.ty.unwrap_or('d');
+    let (mut digits, prefix) = match ty {
+        'b' => (format!("{mag:b}"), "0b"),
+        'o' => (format!("{mag:o}"), "0o"),
+        'x' => (format!("{mag:x}"), "0x"),
+        'X' => (format!("{mag:X}"), "0X"),
+        'c' => {
+            return Ok(align_text(
+                &char::from_u32(i as u32).unwrap_or('\u{fffd}').to_string(),
+                "",
+                fs,
+                '<',
+            ))
+        }
+        _ => (mag.to_string(), ""),
+    };
+    let sign = match (i < 0, fs.sign) {
+        (true, _) => "-",
+        (false, '+') => "+",
+        (false, ' ') => " ",
+        _ => "",
+    };
+    let sign = if fs.alt {
+        format!("{sign}{prefix}")
+    } else {
+        sign.to_string()
+    };
+    if let Some(g) = fs.grouping {
+        let every = if ty == 'd' || ty == 'n' { 3 } else { 4 };
+        digits = grouped_padded(&digits, "", g, every, zero_pad_width(fs, &sign));
+    }
+    Ok(align_text(&digits, &sign, fs, '>'))
+}
+
+/// `format(n, spec)` for a float presentation type, or none with a float.
+fn format_float(v: &Value, n: Num, t: Option<char>, fs: &FormatSpec) -> Result<String, Error> {
+    let f = match n {
+        Num::Int(i) => i as f64,
+        Num::Float(f) => f,
+    };
+    let upper = t.is_some_and(|c| c.is_ascii_uppercase());
+    let body = match special_float(f.abs(), upper) {
+        Some(s) => s,
+        None => match t {
+            Some('e' | 'E') => sci(f.abs(), fs.prec.unwrap_or(6), upper),
+            Some('f' | 'F') => fixed(f.abs(), fs.prec.unwrap_or(6)),
+            Some('%') => format!("{}%", fixed(f.abs() * 100.0, fs.prec.unwrap_or(6))),
+            Some('g' | 'G' | 'n') => general(f.abs(), fs.prec.unwrap_or(6), upper, fs.alt),
+            None => match fs.prec {
+                None => match n {
+                    Num::Int(i) => i.unsigned_abs().to_string(),
+                    Num::Float(_) => float_repr(f.abs()),
+                },
+                Some(p) => {
+                    let g = general(f.abs(), p, false, fs.alt);
+                    if g.contains(['.', 'e']) || matches!(n, Num::Int(_)) {
+                        g
+                    } else {
+                        format!("{g}.0")
+                    }
+                }
+            },
+            Some(other) => {
+                return Err(type_error(format!(
+                    "Unknown format code '{other}' for object of type '{}'",
+                    type_name(v)
+                )))
+            }
+        },
+    };
+    let body = if fs.alt && !body.contains('.') && matches!(t, Some('e' | 'E' | 'f' | 'F' | '%')) {
+        // the alternate form keeps the decimal point
+        match body.find(['e', 'E', '%']) {
+            Some(p) => format!("{}.{}", &body[..p], &body[p..]),
+            None => format!("{body}."),
+        }
+    } else {
+        body
+    };
+    let neg = f.is_sign_negative() && !f.is_nan() && !(f == 0.0 && matches!(n, Num::Int(_)));
+    let sign = match (neg, fs.sign) {
+        (true, _) => "-",
+        (false, '+') => "+",
+        (false, ' ') => " ",
+        _ => "",
+    };
+    let body = match fs.grouping {
+        Some(g) => {
+            let (int_part, rest) = body
+                .find(|c: char| !c.is_ascii_digit())
+                .map_or((body.as_str(), ""), |p| body.split_at(p));
+            grouped_padded(int_part, rest, g, 3, zero_pad_width(fs, sign))
+        }
+        None => body,
+    };
+    Ok(align_text(&body, sign, fs, '>'))
 }
 
 /// Python's `fmt.format(*args, **kwargs)`.
@@ -327,55 +332,7 @@ pub fn str_format(fmt: &str, args: &[Value], kwargs: Option<&Kwargs>) -> Result<
             Some(p) => (&name_conv[..p], Some(&name_conv[p + 1..])),
             None => (name_conv, None),
         };
-        let first_end = name.find(['.', '[']).unwrap_or(name.len());
-        let (head, mut rest) = name.split_at(first_end);
-        let mut value = if head.is_empty() {
-            let v = args.get(auto).cloned().ok_or_else(|| {
-                Error::new(
-                    ErrorKind::InvalidOperation,
-                    format!("IndexError: Replacement index {auto} out of range for positional args tuple"),
-                )
-            })?;
-            auto += 1;
-            v
-        } else if let Ok(idx) = head.parse::<usize>() {
-            args.get(idx).cloned().ok_or_else(|| {
-                Error::new(
-                    ErrorKind::InvalidOperation,
-                    format!("IndexError: Replacement index {idx} out of range for positional args tuple"),
-                )
-            })?
-        } else {
-            kwargs
-                .and_then(|k| k.peek::<Value>(head).ok())
-                .ok_or_else(|| {
-                    Error::new(
-                        ErrorKind::InvalidOperation,
-                        format!("KeyError: {}", str_repr(head)),
-                    )
-                })?
-        };
-        while !rest.is_empty() {
-            if let Some(r) = rest.strip_prefix('.') {
-                let end = r.find(['.', '[']).unwrap_or(r.len());
-                value = value.get_attr(&r[..end])?;
-                rest = &r[end..];
-            } else if let Some(r) = rest.strip_prefix('[') {
-                let end = r
-                    .find(']')
-                    .ok_or_else(|| type_error("Missing ']' in format string"))?;
-                let key = &r[..end];
-                let key_v = key
-                    .parse::<i64>()
-                    .map_or_else(|_| Value::from(key), Value::from);
-                value = value.get_item(&key_v)?;
-                rest = &r[end + 1..];
-            } else {
-                return Err(type_error(
-                    "Only '.' or '[' may follow ']' in format field specifier",
-                ));
-            }
-        }
+        let value = field_value(name, args, kwargs, &mut auto)?;
         let value = match conv {
             None => value,
             Some("s") => Value::from(py_str(&value)?),
@@ -390,6 +347,70 @@ pub fn str_format(fmt: &str, args: &[Value], kwargs: Option<&Kwargs>) -> Result<
         out.push_str(&format_value(&value, &spec)?);
     }
     Ok(out)
+}
+
+/// The value a replacement field's name picks: an automatic or explicit
+/// index into `args` or a keyword, then any `.attr` and `[key]` steps.
+fn field_value(
+    name: &str,
+    args: &[Value],
+    kwargs: Option<&Kwargs>,
+    auto: &mut usize,
+) -> Result<Value, Error> {
+    let first_end = name.find(['.', '[']).unwrap_or(name.len());
+    let (head, mut rest) = name.split_at(first_end);
+    let mut value = if head.is_empty() {
+        let v = args.get(*auto).cloned().ok_or_else(|| {
+            Error::new(
+                ErrorKind::InvalidOperation,
+                format!(
+                    "IndexError: Replacement index {auto} out of range for positional args tuple"
+                ),
+            )
+        })?;
+        *auto += 1;
+        v
+    } else if let Ok(idx) = head.parse::<usize>() {
+        args.get(idx).cloned().ok_or_else(|| {
+            Error::new(
+                ErrorKind::InvalidOperation,
+                format!(
+                    "IndexError: Replacement index {idx} out of range for positional args tuple"
+                ),
+            )
+        })?
+    } else {
+        kwargs
+            .and_then(|k| k.peek::<Value>(head).ok())
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorKind::InvalidOperation,
+                    format!("KeyError: {}", str_repr(head)),
+                )
+            })?
+    };
+    while !rest.is_empty() {
+        if let Some(r) = rest.strip_prefix('.') {
+            let end = r.find(['.', '[']).unwrap_or(r.len());
+            value = value.get_attr(&r[..end])?;
+            rest = &r[end..];
+        } else if let Some(r) = rest.strip_prefix('[') {
+            let end = r
+                .find(']')
+                .ok_or_else(|| type_error("Missing ']' in format string"))?;
+            let key = &r[..end];
+            let key_v = key
+                .parse::<i64>()
+                .map_or_else(|_| Value::from(key), Value::from);
+            value = value.get_item(&key_v)?;
+            rest = &r[end + 1..];
+        } else {
+            return Err(type_error(
+                "Only '.' or '[' may follow ']' in format field specifier",
+            ));
+        }
+    }
+    Ok(value)
 }
 
 #[cfg(test)]

@@ -60,6 +60,37 @@ fn range(span: Span) -> (usize, usize) {
     (span.start_offset as usize, span.end_offset as usize)
 }
 
+/// How a comparison or logic operator is written in template source.
+fn bin_op_symbol(op: BinOpKind) -> &'static str {
+    match op {
+        BinOpKind::Eq => "==",
+        BinOpKind::Ne => "!=",
+        BinOpKind::Lt => "<",
+        BinOpKind::Lte => "<=",
+        BinOpKind::Gt => ">",
+        BinOpKind::Gte => ">=",
+        BinOpKind::ScAnd => "and",
+        BinOpKind::ScOr => "or",
+        BinOpKind::In => "in",
+        // arithmetic is always a replacement; see `replacement`
+        _ => "+",
+    }
+}
+
+/// How an operator of a comparison chain is written in template source.
+fn compare_symbol(op: ast::CompareOpKind) -> &'static str {
+    match op {
+        ast::CompareOpKind::Eq => "==",
+        ast::CompareOpKind::Ne => "!=",
+        ast::CompareOpKind::Lt => "<",
+        ast::CompareOpKind::Lte => "<=",
+        ast::CompareOpKind::Gt => ">",
+        ast::CompareOpKind::Gte => ">=",
+        ast::CompareOpKind::In => "in",
+        ast::CompareOpKind::NotIn => "not in",
+    }
+}
+
 impl Rewriter<'_> {
     /// The text of a leaf token (a name or a literal), taken from the source.
     fn leaf(&self, span: Span) -> &str {
@@ -98,35 +129,16 @@ impl Rewriter<'_> {
                 ast::UnaryOpKind::Not => format!("not ({})", self.emit(&u.expr)),
                 ast::UnaryOpKind::Neg => format!("-({})", self.emit(&u.expr)),
             },
-            Expr::BinOp(b) => {
-                let op = match b.op {
-                    BinOpKind::Eq => "==",
-                    BinOpKind::Ne => "!=",
-                    BinOpKind::Lt => "<",
-                    BinOpKind::Lte => "<=",
-                    BinOpKind::Gt => ">",
-                    BinOpKind::Gte => ">=",
-                    BinOpKind::ScAnd => "and",
-                    BinOpKind::ScOr => "or",
-                    BinOpKind::In => "in",
-                    // arithmetic is always a replacement; see `replacement`
-                    _ => "+",
-                };
-                format!("({}) {op} ({})", self.emit(&b.left), self.emit(&b.right))
-            }
+            Expr::BinOp(b) => format!(
+                "({}) {} ({})",
+                self.emit(&b.left),
+                bin_op_symbol(b.op),
+                self.emit(&b.right)
+            ),
             Expr::Compare(c) => {
                 let mut out = format!("({})", self.emit(&c.expr));
                 for op in &c.ops {
-                    let sym = match op.op {
-                        ast::CompareOpKind::Eq => "==",
-                        ast::CompareOpKind::Ne => "!=",
-                        ast::CompareOpKind::Lt => "<",
-                        ast::CompareOpKind::Lte => "<=",
-                        ast::CompareOpKind::Gt => ">",
-                        ast::CompareOpKind::Gte => ">=",
-                        ast::CompareOpKind::In => "in",
-                        ast::CompareOpKind::NotIn => "not in",
-                    };
+                    let sym = compare_symbol(op.op);
                     out.push_str(&format!(" {sym} ({})", self.emit(&op.expr)));
                 }
                 out

@@ -94,10 +94,7 @@ pub fn parse(text: &str) -> Result<Node, YamlError> {
 /// alias that would go over it.
 pub fn parse_within(text: &str, budget: u64) -> Result<Node, YamlError> {
     let mut parser = Parser::new_from_str(text);
-    let mut anchors: HashMap<usize, (Node, u64)> = HashMap::new();
-    let mut total: u64 = 0;
-    let mut stack: Vec<Frame> = Vec::new();
-    let mut root: Option<Node> = None;
+    let mut tree = Tree::default();
     let mut documents = 0;
 
     while let Some(next) = parser.next_event() {
@@ -110,7 +107,7 @@ pub fn parse_within(text: &str, budget: u64) -> Result<Node, YamlError> {
             )
         })?;
         let ev_span = span(ev_span);
-        let node = match event {
+        let (node, units) = match event {
             Event::StreamStart | Event::StreamEnd | Event::Nothing | Event::DocumentEnd => continue,
             Event::DocumentStart(_) => {
                 documents += 1;
@@ -123,33 +120,7 @@ pub fn parse_within(text: &str, budget: u64) -> Result<Node, YamlError> {
                 }
                 continue;
             }
-            Event::Alias(id) => match anchors.get(&id) {
-                Some((n, units)) => {
-                    total = total.saturating_add(*units);
-                    if total > budget {
-                        let name = alias_name(text, ev_span);
-                        return Err(error(
-                            format!(
-                                "alias `*{name}` makes the aliases of this document copy more than \
-                                 {budget} nodes (anchor `&{name}` holds {units})"
-                            ),
-                            ev_span,
-                            Some(
-                                "this looks like an alias bomb; expand fewer aliases, or raise \
-                                 the limit with IOCFORGE_LIMITS=yaml-nodes=N",
-                            ),
-                        ));
-                    }
-                    (
-                        Node {
-                            kind: n.kind.clone(),
-                            span: ev_span,
-                        },
-                        *units,
-                    )
-                }
-                None => return Err(error("found undefined alias", ev_span, None)),
-            },
+            Event::Alias(id) => tree.expand_alias(id, text, budget, ev_span)?,
             Event::Scalar(value, style, anchor, tag) => {
                 let units = scalar_units(&value);
                 let kind = scalar_kind(&value, style, tag.as_deref(), ev_span)?;
@@ -157,14 +128,12 @@ pub fn parse_within(text: &str, budget: u64) -> Result<Node, YamlError> {
                     kind,
                     span: ev_span,
                 };
-                if anchor > 0 {
-                    anchors.insert(anchor, (node.clone(), units));
-                }
+                tree.anchor(anchor, &node, units);
                 (node, units)
             }
             Event::SequenceStart(anchor, tag) => {
                 check_collection_tag(tag.as_deref(), "seq", ev_span)?;
-                stack.push(Frame::Seq {
+                tree.stack.push(Frame::Seq {
                     anchor,
                     start: ev_span,
                     items: Vec::new(),
@@ -174,7 +143,7 @@ pub fn parse_within(text: &str, budget: u64) -> Result<Node, YamlError> {
             }
             Event::MappingStart(anchor, tag) => {
                 check_collection_tag(tag.as_deref(), "map", ev_span)?;
-                stack.push(Frame::Map {
+                tree.stack.push(Frame::Map {
                     anchor,
                     start: ev_span,
                     entries: Vec::new(),
@@ -183,58 +152,122 @@ pub fn parse_within(text: &str, budget: u64) -> Result<Node, YamlError> {
                 });
                 continue;
             }
-            Event::SequenceEnd => {
-                let Some(Frame::Seq {
-                    anchor,
-                    start,
-                    items,
-                    units,
-                }) = stack.pop()
-                else {
-                    return Err(error("unbalanced sequence", ev_span, None));
-                };
-                let node = Node {
-                    kind: NodeKind::Seq(items),
-                    span: Span {
-                        start: start.start,
-                        end: ev_span.end,
-                    },
-                };
-                if anchor > 0 {
-                    anchors.insert(anchor, (node.clone(), units));
-                }
-                (node, units)
-            }
-            Event::MappingEnd => {
-                let Some(Frame::Map {
-                    anchor,
-                    start,
-                    entries,
-                    units,
-                    ..
-                }) = stack.pop()
-                else {
-                    return Err(error("unbalanced mapping", ev_span, None));
-                };
-                let span = Span {
-                    start: start.start,
-                    end: ev_span.end,
-                };
-                let node = Node {
-                    kind: NodeKind::Map(build_mapping(entries)?),
-                    span,
-                };
-                if anchor > 0 {
-                    anchors.insert(anchor, (node.clone(), units));
-                }
-                (node, units)
-            }
+            Event::SequenceEnd => tree.end_sequence(ev_span)?,
+            Event::MappingEnd => tree.end_mapping(ev_span)?,
         };
-        let (node, units) = node;
-        match stack.last_mut() {
+        tree.attach(node, units);
+    }
+    Ok(tree.root.unwrap_or(Node {
+        kind: NodeKind::Null,
+        span: Span::default(),
+    }))
+}
+
+/// The document being built from parser events: open collections, anchored
+/// nodes with their cost, and the units aliases have copied so far.
+#[derive(Default)]
+struct Tree {
+    anchors: HashMap<usize, (Node, u64)>,
+    total: u64,
+    stack: Vec<Frame>,
+    root: Option<Node>,
+}
+
+impl Tree {
+    /// Remembers `node` under `anchor` (0 means none) for later aliases.
+    fn anchor(&mut self, anchor: usize, node: &Node, units: u64) {
+        if anchor > 0 {
+            self.anchors.insert(anchor, (node.clone(), units));
+        }
+    }
+
+    /// Copies the node anchored as `id`, charging its units to `budget`.
+    fn expand_alias(
+        &mut self,
+        id: usize,
+        text: &str,
+        budget: u64,
+        at: Span,
+    ) -> Result<(Node, u64), YamlError> {
+        let Some((n, units)) = self.anchors.get(&id) else {
+            return Err(error("found undefined alias", at, None));
+        };
+        self.total = self.total.saturating_add(*units);
+        if self.total > budget {
+            let name = alias_name(text, at);
+            return Err(error(
+                format!(
+                    "alias `*{name}` makes the aliases of this document copy more than \
+                     {budget} nodes (anchor `&{name}` holds {units})"
+                ),
+                at,
+                Some(
+                    "this looks like an alias bomb; expand fewer aliases, or raise \
+                     the limit with IOCFORGE_LIMITS=yaml-nodes=N",
+                ),
+            ));
+        }
+        Ok((
+            Node {
+                kind: n.kind.clone(),
+                span: at,
+            },
+            *units,
+        ))
+    }
+
+    /// Closes the sequence on top of the stack at `end`.
+    fn end_sequence(&mut self, end: Span) -> Result<(Node, u64), YamlError> {
+        let Some(Frame::Seq {
+            anchor,
+            start,
+            items,
+            units,
+        }) = self.stack.pop()
+        else {
+            return Err(error("unbalanced sequence", end, None));
+        };
+        let node = Node {
+            kind: NodeKind::Seq(items),
+            span: Span {
+                start: start.start,
+                end: end.end,
+            },
+        };
+        self.anchor(anchor, &node, units);
+        Ok((node, units))
+    }
+
+    /// Closes the mapping on top of the stack at `end`.
+    fn end_mapping(&mut self, end: Span) -> Result<(Node, u64), YamlError> {
+        let Some(Frame::Map {
+            anchor,
+            start,
+            entries,
+            units,
+            ..
+        }) = self.stack.pop()
+        else {
+            return Err(error("unbalanced mapping", end, None));
+        };
+        let node = Node {
+            kind: NodeKind::Map(build_mapping(entries)?),
+            span: Span {
+                start: start.start,
+                end: end.end,
+            },
+        };
+        self.anchor(anchor, &node, units);
+        Ok((node, units))
+    }
+
+    /// Puts a finished node into the collection it belongs to (as a key or
+    /// value of a mapping, an item of a sequence), or makes it the root.
+    fn attach(&mut self, node: Node, units: u64) {
+        match self.stack.last_mut() {
             None => {
-                if root.is_none() {
-                    root = Some(node);
+                if self.root.is_none() {
+                    self.root = Some(node);
                 }
             }
             Some(Frame::Seq {
@@ -257,10 +290,6 @@ pub fn parse_within(text: &str, budget: u64) -> Result<Node, YamlError> {
             }
         }
     }
-    Ok(root.unwrap_or(Node {
-        kind: NodeKind::Null,
-        span: Span::default(),
-    }))
 }
 
 fn scalar_kind(
