@@ -163,6 +163,22 @@ fn about(d: Diagnostic, e: &PviEntity) -> Diagnostic {
 /// wins, else the path relative to pvi-defs (absolute paths pass through).
 fn find_device(e: &PviEntity, settings: &PviSettings) -> Result<PathBuf, Diagnostic> {
     let rel = Path::new(&e.yaml_path);
+    // containment (README, "Differences from ibek"): ibek joins any path,
+    // `..` and absolute ones included, and so reads outside its folders
+    if !stays_inside(rel) {
+        return Err(Diagnostic::plain(
+            None,
+            format!(
+                "{}: pvi device path `{}` leaves the device folders",
+                e.entity, e.yaml_path
+            ),
+        )
+        .with_hint(format!(
+            "name the device file relative to `{}` (or put it into `{}`), without `..` or a leading `/`",
+            settings.pvi_defs.display(),
+            settings.config_dir.display()
+        )));
+    }
     if let Some(file) = rel.file_name() {
         let over = settings.config_dir.join(file);
         if over.is_file() {
@@ -207,4 +223,55 @@ fn format_device(device: &Device, stem: &str, out: &mut OutputSet) -> Result<(),
         out.insert(format!("{name}.bob"), bob::format_bob(&sub)?);
     }
     Ok(())
+}
+
+/// Whether a relative path names something inside the folder it is joined to
+/// (only plain names: no `..`, no root, no `.`-only path).
+pub(crate) fn stays_inside(rel: &Path) -> bool {
+    let mut parts = rel.components().peekable();
+    parts.peek().is_some() && parts.all(|c| matches!(c, std::path::Component::Normal(_)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entity(yaml_path: &str) -> PviEntity {
+        PviEntity {
+            entity: "cam1".into(),
+            yaml_path: yaml_path.into(),
+            pv: true,
+            pv_prefix: String::new(),
+            ui_index: false,
+            index_macros: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn device_paths_outside_the_device_folders_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = PviSettings {
+            config_dir: dir.path().join("ioc/config"),
+            pvi_defs: dir.path().join("pvi-defs"),
+        };
+        fs_err::create_dir_all(&settings.pvi_defs).unwrap();
+        fs_err::create_dir_all(&settings.config_dir).unwrap();
+        let outside = dir.path().join("secret.pvi.device.yaml");
+        fs_err::write(&outside, "label: x\n").unwrap();
+        fs_err::write(settings.pvi_defs.join("ok.pvi.device.yaml"), "label: ok\n").unwrap();
+        for bad in [
+            "../secret.pvi.device.yaml".to_string(),
+            outside.display().to_string(),
+        ] {
+            let err = find_device(&entity(&bad), &settings).unwrap_err();
+            assert!(
+                format!("{err:?}").contains("leaves the device folders"),
+                "{bad}: {err:?}"
+            );
+        }
+        assert_eq!(
+            find_device(&entity("ok.pvi.device.yaml"), &settings).unwrap(),
+            settings.pvi_defs.join("ok.pvi.device.yaml")
+        );
+    }
 }

@@ -40,6 +40,10 @@ impl SearchPath {
 
     /// pvi's `find_pvi_yaml`: the first folder holding an entry of that name.
     pub fn find(&self, file_name: &str) -> Option<PathBuf> {
+        // a parent named with `..` or `/` would be read from outside these folders
+        if !super::stays_inside(Path::new(file_name)) {
+            return None;
+        }
         self.dirs.iter().find_map(|dir| {
             let p = dir.join(file_name);
             (dir.is_dir() && p.symlink_metadata().is_ok()).then_some(p)
