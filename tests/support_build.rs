@@ -175,13 +175,10 @@ fn global_release_head(root: &Path) -> String {
     )
 }
 
-#[test]
-fn builds_a_module_with_every_build_variable() {
-    let t = Tree::new();
-    let r = t.ok(&["support", "build", "widget"]);
-    let root = t.epics();
-    let module = root.join("support/widget");
-
+/// The widget build itself: make ran on the edited sources, hooks ran before and
+/// after it, then `make clean`.
+fn assert_widget_built(t: &Tree) {
+    let module = t.epics().join("support/widget");
     // the build itself: make ran with the patched configuration, then `make clean`
     assert!(module.join("lib/linux-x86_64/libwidget.a").is_file());
     assert_eq!(
@@ -224,7 +221,12 @@ fn builds_a_module_with_every_build_variable() {
         "libwidget.a\n"
     );
     assert!(module.join("db/widget_extra.template").is_file());
+}
 
+/// The module's RELEASE, its link to the global one, and the global RELEASE files.
+fn assert_widget_release(t: &Tree) {
+    let root = t.epics();
+    let module = root.join("support/widget");
     // RELEASE handling
     assert!(t.read("support/widget/configure/RELEASE").ends_with(
         "EPICS_BASE=/nonexistent/epics-base\n-include $(TOP)/configure/RELEASE.local\n"
@@ -248,7 +250,11 @@ fn builds_a_module_with_every_build_variable() {
             m = module.display()
         )
     );
+}
 
+/// The lists for the IOC build and the runtime stage, and the runtime links and copies.
+fn assert_widget_lists_and_links(t: &Tree) {
+    let root = t.epics();
     // lists for the IOC build and the runtime stage
     assert_eq!(t.read("support/configure/lib_list"), "widget\n");
     assert_eq!(t.read("support/configure/dbd_list"), "widget.dbd\n");
@@ -280,6 +286,15 @@ fn builds_a_module_with_every_build_variable() {
         t.read("support/configure/protocol/widget.proto"),
         t.read("support/widget/widgetApp/protocol/widget.proto")
     );
+}
+
+#[test]
+fn builds_a_module_with_every_build_variable() {
+    let t = Tree::new();
+    let r = t.ok(&["support", "build", "widget"]);
+    assert_widget_built(&t);
+    assert_widget_release(&t);
+    assert_widget_lists_and_links(&t);
 
     // one line per step on stderr, with its duration; nothing on stdout
     assert!(r.stdout.is_empty());

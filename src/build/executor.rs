@@ -344,74 +344,10 @@ impl Executor<'_> {
                 command,
                 when,
                 ignore_errors,
-            } => {
-                let skip = match when {
-                    RunIf::Absent(p) if exists(p) => Some(format!("{} exists", p.display())),
-                    RunIf::FreshClone if self.cloned.is_none() => {
-                        Some("the clone was already there".to_string())
-                    }
-                    _ => None,
-                };
-                if let Some(why) = skip {
-                    return Ok(Outcome::Skipped(why));
-                }
-                let out = self.run(command)?;
-                if out.success {
-                    if let RunIf::Absent(dir) = when {
-                        self.cloned = Some(dir.clone());
-                    }
-                    Ok(Outcome::Done(None))
-                } else if *ignore_errors {
-                    Ok(Outcome::Ignored(out))
-                } else {
-                    Err(ExecError::Command {
-                        command: command.to_string(),
-                        code: out.code,
-                        tail: out.tail,
-                    })
-                }
-            }
-            Action::AptUpdate { command, sentinel } => {
-                if exists(sentinel) {
-                    return Ok(Outcome::Skipped(format!("{} exists", sentinel.display())));
-                }
-                let out = self.run(command)?;
-                if !out.success {
-                    return Err(ExecError::Command {
-                        command: command.to_string(),
-                        code: out.code,
-                        tail: out.tail,
-                    });
-                }
-                if let Some(parent) = sentinel.parent() {
-                    fs_err::create_dir_all(parent).map_err(file_err("create a folder"))?;
-                }
-                fs_err::write(sentinel, "").map_err(file_err("write the apt sentinel"))?;
-                Ok(Outcome::Done(None))
-            }
-            Action::RecordLines { file, lines } => {
-                let old = read_optional(file)?;
-                let mut text = old.clone();
-                for line in lines {
-                    let re = format!("^{}$", regex::escape(line));
-                    text = Some(
-                        line_in_file(text.as_deref(), Some(&re), line, &Insert::Eof)
-                            .map_err(regex_err(file))?,
-                    );
-                }
-                write_if_changed(file, old.as_deref(), text.as_deref().unwrap_or(""))
-            }
-            Action::Remove { path } => match fs_err::symlink_metadata(path) {
-                Err(_) => Ok(Outcome::Skipped("not there".into())),
-                Ok(m) if m.is_dir() => {
-                    fs_err::remove_dir_all(path).map_err(file_err("remove a folder"))?;
-                    Ok(Outcome::Done(None))
-                }
-                Ok(_) => {
-                    fs_err::remove_file(path).map_err(file_err("remove a file"))?;
-                    Ok(Outcome::Done(None))
-                }
-            },
+            } => self.run_step(command, when, *ignore_errors),
+            Action::AptUpdate { command, sentinel } => self.apt_update(command, sentinel),
+            Action::RecordLines { file, lines } => record_lines(file, lines),
+            Action::Remove { path } => remove(path),
             Action::CommentOut { file, regexp } => {
                 let Some(old) = read_optional(file)? else {
                     return Err(ExecError::Missing { file: file.clone() });
@@ -465,51 +401,14 @@ impl Executor<'_> {
                     None => Ok(Outcome::Skipped(format!("`{name}` is set"))),
                 }
             }
-            Action::DbIncludePath { file, support } => {
-                let folders = db_folders(support).map_err(file_err("list the db folders"))?;
-                if folders.is_empty() {
-                    return Ok(Outcome::Skipped("no db folders".into()));
-                }
-                let old = read_optional(file)?;
-                let new = line_in_file(
-                    old.as_deref(),
-                    Some("export *EPICS_DB_INCLUDE_PATH.*$"),
-                    &db_include_line(&folders),
-                    &Insert::Eof,
-                )
-                .map_err(regex_err(file))?;
-                write_if_changed(file, old.as_deref(), &new)
-            }
+            Action::DbIncludePath { file, support } => db_include_path(file, support),
             Action::MakeDirs { dirs } => {
                 for d in dirs {
                     fs_err::create_dir_all(d).map_err(file_err("create a folder"))?;
                 }
                 Ok(Outcome::Done(None))
             }
-            Action::LinkMatching { from, suffix, into } => {
-                let mut names = Vec::new();
-                for entry in
-                    fs_err::read_dir(from).map_err(file_err("list the ibek-support folder"))?
-                {
-                    let entry = entry.map_err(file_err("list the ibek-support folder"))?;
-                    let name = entry.file_name().to_string_lossy().to_string();
-                    if !name.starts_with('.')
-                        && name.ends_with(suffix.as_str())
-                        && entry.path().is_file()
-                    {
-                        names.push(name);
-                    }
-                }
-                names.sort();
-                for name in &names {
-                    symlink(&from.join(name), &into.join(name))?;
-                }
-                if names.is_empty() {
-                    Ok(Outcome::Skipped("no such files".into()))
-                } else {
-                    Ok(Outcome::Done(Some(names.join(" "))))
-                }
-            }
+            Action::LinkMatching { from, suffix, into } => link_matching(from, suffix, into),
             Action::CopyInto { file, dir } => {
                 let name = file.file_name().unwrap_or_default();
                 fs_err::create_dir_all(dir).map_err(file_err("create a folder"))?;
@@ -520,35 +419,165 @@ impl Executor<'_> {
                 if skipped_by.is_some() {
                     return Ok(Outcome::Skipped("its `when` is false".into()));
                 }
-                if self.options.skip_tasks {
-                    return Ok(Outcome::Skipped("--skip-tasks".into()));
-                }
-                let Some((ctx, tf)) = self
-                    .options
-                    .tasks
-                    .as_ref()
-                    .and_then(|c| c.files.get(file).map(|f| (c, f)))
-                else {
-                    return Err(ExecError::AnsibleTask { file: file.clone() });
-                };
-                let flow = run_tasks(
-                    tf,
-                    &ctx.vars,
-                    &mut self.facts,
-                    &mut *self.runner,
-                    &mut TaskLogAdapter(log),
-                    ctx.downloader,
-                )
-                .map_err(|e| ExecError::Task(Box::new(e)))?;
-                if flow == TaskFlow::EndPlay {
-                    self.ended = true;
-                    return Ok(Outcome::Done(Some(
-                        "`meta: end_play`: the build ends here".into(),
-                    )));
-                }
-                Ok(Outcome::Done(None))
+                self.ansible_task(file, log)
             }
         }
+    }
+
+    /// A shell command, skipped when its `creates:` path exists or its clone was
+    /// already there; a successful clone is remembered for later `FreshClone` steps.
+    fn run_step(
+        &mut self,
+        command: &CommandSpec,
+        when: &RunIf,
+        ignore_errors: bool,
+    ) -> Result<Outcome, ExecError> {
+        let skip = match when {
+            RunIf::Absent(p) if exists(p) => Some(format!("{} exists", p.display())),
+            RunIf::FreshClone if self.cloned.is_none() => {
+                Some("the clone was already there".to_string())
+            }
+            _ => None,
+        };
+        if let Some(why) = skip {
+            return Ok(Outcome::Skipped(why));
+        }
+        let out = self.run(command)?;
+        if out.success {
+            if let RunIf::Absent(dir) = when {
+                self.cloned = Some(dir.clone());
+            }
+            Ok(Outcome::Done(None))
+        } else if ignore_errors {
+            Ok(Outcome::Ignored(out))
+        } else {
+            Err(ExecError::Command {
+                command: command.to_string(),
+                code: out.code,
+                tail: out.tail,
+            })
+        }
+    }
+
+    /// `apt-get update` once per build: the sentinel file marks it done.
+    fn apt_update(&mut self, command: &CommandSpec, sentinel: &Path) -> Result<Outcome, ExecError> {
+        if exists(sentinel) {
+            return Ok(Outcome::Skipped(format!("{} exists", sentinel.display())));
+        }
+        let out = self.run(command)?;
+        if !out.success {
+            return Err(ExecError::Command {
+                command: command.to_string(),
+                code: out.code,
+                tail: out.tail,
+            });
+        }
+        if let Some(parent) = sentinel.parent() {
+            fs_err::create_dir_all(parent).map_err(file_err("create a folder"))?;
+        }
+        fs_err::write(sentinel, "").map_err(file_err("write the apt sentinel"))?;
+        Ok(Outcome::Done(None))
+    }
+
+    /// An included Ansible task file, run by the task interpreter; `meta: end_play`
+    /// ends the whole build.
+    fn ansible_task(&mut self, file: &Path, log: &mut dyn StepLog) -> Result<Outcome, ExecError> {
+        if self.options.skip_tasks {
+            return Ok(Outcome::Skipped("--skip-tasks".into()));
+        }
+        let Some((ctx, tf)) = self
+            .options
+            .tasks
+            .as_ref()
+            .and_then(|c| c.files.get(file).map(|f| (c, f)))
+        else {
+            return Err(ExecError::AnsibleTask {
+                file: file.to_path_buf(),
+            });
+        };
+        let flow = run_tasks(
+            tf,
+            &ctx.vars,
+            &mut self.facts,
+            &mut *self.runner,
+            &mut TaskLogAdapter(log),
+            ctx.downloader,
+        )
+        .map_err(|e| ExecError::Task(Box::new(e)))?;
+        if flow == TaskFlow::EndPlay {
+            self.ended = true;
+            return Ok(Outcome::Done(Some(
+                "`meta: end_play`: the build ends here".into(),
+            )));
+        }
+        Ok(Outcome::Done(None))
+    }
+}
+
+/// Appends each of `lines` to `file` unless that exact line is already there.
+fn record_lines(file: &Path, lines: &[String]) -> Result<Outcome, ExecError> {
+    let old = read_optional(file)?;
+    let mut text = old.clone();
+    for line in lines {
+        let re = format!("^{}$", regex::escape(line));
+        text = Some(
+            line_in_file(text.as_deref(), Some(&re), line, &Insert::Eof)
+                .map_err(regex_err(file))?,
+        );
+    }
+    write_if_changed(file, old.as_deref(), text.as_deref().unwrap_or(""))
+}
+
+/// Removes a file, link or whole folder; skipped when nothing is there.
+fn remove(path: &Path) -> Result<Outcome, ExecError> {
+    match fs_err::symlink_metadata(path) {
+        Err(_) => Ok(Outcome::Skipped("not there".into())),
+        Ok(m) if m.is_dir() => {
+            fs_err::remove_dir_all(path).map_err(file_err("remove a folder"))?;
+            Ok(Outcome::Done(None))
+        }
+        Ok(_) => {
+            fs_err::remove_file(path).map_err(file_err("remove a file"))?;
+            Ok(Outcome::Done(None))
+        }
+    }
+}
+
+/// Sets `EPICS_DB_INCLUDE_PATH` in `file` to the support module's db folders.
+fn db_include_path(file: &Path, support: &Path) -> Result<Outcome, ExecError> {
+    let folders = db_folders(support).map_err(file_err("list the db folders"))?;
+    if folders.is_empty() {
+        return Ok(Outcome::Skipped("no db folders".into()));
+    }
+    let old = read_optional(file)?;
+    let new = line_in_file(
+        old.as_deref(),
+        Some("export *EPICS_DB_INCLUDE_PATH.*$"),
+        &db_include_line(&folders),
+        &Insert::Eof,
+    )
+    .map_err(regex_err(file))?;
+    write_if_changed(file, old.as_deref(), &new)
+}
+
+/// Links every visible file of `from` ending in `suffix` into `into`, in name order.
+fn link_matching(from: &Path, suffix: &str, into: &Path) -> Result<Outcome, ExecError> {
+    let mut names = Vec::new();
+    for entry in fs_err::read_dir(from).map_err(file_err("list the ibek-support folder"))? {
+        let entry = entry.map_err(file_err("list the ibek-support folder"))?;
+        let name = entry.file_name().to_string_lossy().to_string();
+        if !name.starts_with('.') && name.ends_with(suffix) && entry.path().is_file() {
+            names.push(name);
+        }
+    }
+    names.sort();
+    for name in &names {
+        symlink(&from.join(name), &into.join(name))?;
+    }
+    if names.is_empty() {
+        Ok(Outcome::Skipped("no such files".into()))
+    } else {
+        Ok(Outcome::Done(Some(names.join(" "))))
     }
 }
 

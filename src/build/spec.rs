@@ -208,6 +208,118 @@ impl Resolver<'_> {
             }
         }
     }
+
+    /// The `comment_out` edits whose `when` holds.
+    fn comment_outs(&mut self, file: &InstallFile) -> Vec<CommentOutEdit> {
+        let mut comment_out = Vec::new();
+        for c in &file.comment_out {
+            if self.flag(c.when.as_ref(), true, "`when` of a `comment_out` item") {
+                comment_out.push(CommentOutEdit {
+                    path: self.text(&c.path, "`path`"),
+                    regexp: self.text(&c.regexp, "`regexp`"),
+                });
+            }
+        }
+        comment_out
+    }
+
+    /// The `patch_lines` edits whose `when` holds.
+    fn patch_lines(&mut self, file: &InstallFile) -> Vec<LineEdit> {
+        let mut patch_lines = Vec::new();
+        for p in &file.patch_lines {
+            if self.flag(p.when.as_ref(), true, "`when` of a `patch_lines` item") {
+                patch_lines.push(LineEdit {
+                    path: self.text(&p.path, "`path`"),
+                    regexp: self.text(&p.regexp, "`regexp`"),
+                    line: self.text(&p.line, "`line`"),
+                    post_build: self.flag(p.post_build.as_ref(), false, "`post_build`"),
+                });
+            }
+        }
+        patch_lines
+    }
+
+    /// The `patch_blocks` edits whose `when` holds, with ibek's defaults for
+    /// `insertafter` and `marker`.
+    fn patch_blocks(&mut self, file: &InstallFile) -> Vec<BlockEdit> {
+        let mut patch_blocks = Vec::new();
+        for b in &file.patch_blocks {
+            if self.flag(b.when.as_ref(), true, "`when` of a `patch_blocks` item") {
+                patch_blocks.push(BlockEdit {
+                    path: self.text(&b.path, "`path`"),
+                    block: self.text(&b.block, "`block`"),
+                    insertafter: b
+                        .insertafter
+                        .as_ref()
+                        .map_or_else(|| "EOF".to_string(), |t| self.text(t, "`insertafter`")),
+                    marker: b
+                        .marker
+                        .as_ref()
+                        .map_or_else(|| DEFAULT_MARKER.to_string(), |t| self.text(t, "`marker`")),
+                    post_build: self.flag(b.post_build.as_ref(), false, "`post_build`"),
+                });
+            }
+        }
+        patch_blocks
+    }
+
+    /// The `patch_file`, when it applies (its `when` defaults to false).
+    fn patch_file(&mut self, file: &InstallFile) -> Option<PatchSpec> {
+        let mut patch_file = None;
+        if let Some(p) = &file.patch_file {
+            if self.flag(p.when.as_ref(), false, "`when` of `patch_file`") {
+                if let Some(path) = &p.path {
+                    patch_file = Some(PatchSpec {
+                        path: self.text(path, "`path`"),
+                        commit: p.commit.as_ref().map(|c| self.text(c, "`commit`")),
+                    });
+                } else {
+                    self.diags.push(
+                        Diagnostic::plain(
+                            Some(&file.source),
+                            "`patch_file` applies but has no `path`",
+                        )
+                        .with_hint(
+                            "add `path:` naming a patch in the module's ibek-support folder",
+                        ),
+                    );
+                }
+            }
+        }
+        patch_file
+    }
+
+    /// Every `tasks` item; one whose `when` is false is kept, marked with why it is skipped.
+    fn tasks(&mut self, file: &InstallFile) -> Vec<TaskFileRef> {
+        let mut tasks = Vec::new();
+        for t in &file.tasks {
+            let applies = self.flag(t.when.as_ref(), true, "`when` of a `tasks` item");
+            let skipped_by = (!applies).then(|| match &t.when {
+                Some(Flag::Text(w)) => w.value.clone(),
+                _ => "false".to_string(),
+            });
+            tasks.push(TaskFileRef {
+                path: self.text(&t.path, "`path`"),
+                post_build: self.flag(t.post_build.as_ref(), false, "`post_build`"),
+                skipped_by,
+            });
+        }
+        tasks
+    }
+
+    /// The `bash` hooks whose `when` holds.
+    fn bash(&mut self, file: &InstallFile) -> Vec<Hook> {
+        let mut bash = Vec::new();
+        for b in &file.bash {
+            if self.flag(b.when.as_ref(), true, "`when` of a `bash` item") {
+                bash.push(Hook {
+                    text: self.text(&b.cmd, "`cmd`"),
+                    post_build: self.flag(b.post_build.as_ref(), false, "`post_build`"),
+                });
+            }
+        }
+        bash
+    }
 }
 
 /// Renders an install file against the build's variables (see `vars.rs`).
@@ -240,62 +352,10 @@ pub fn resolve_install(
     let make_options = split_words(&r.var("make_options", file.make_options.as_ref()));
     let recursive = r.flag(file.recursive.as_ref(), false, "`recursive`");
 
-    let mut comment_out = Vec::new();
-    for c in &file.comment_out {
-        if r.flag(c.when.as_ref(), true, "`when` of a `comment_out` item") {
-            comment_out.push(CommentOutEdit {
-                path: r.text(&c.path, "`path`"),
-                regexp: r.text(&c.regexp, "`regexp`"),
-            });
-        }
-    }
-    let mut patch_lines = Vec::new();
-    for p in &file.patch_lines {
-        if r.flag(p.when.as_ref(), true, "`when` of a `patch_lines` item") {
-            patch_lines.push(LineEdit {
-                path: r.text(&p.path, "`path`"),
-                regexp: r.text(&p.regexp, "`regexp`"),
-                line: r.text(&p.line, "`line`"),
-                post_build: r.flag(p.post_build.as_ref(), false, "`post_build`"),
-            });
-        }
-    }
-    let mut patch_blocks = Vec::new();
-    for b in &file.patch_blocks {
-        if r.flag(b.when.as_ref(), true, "`when` of a `patch_blocks` item") {
-            patch_blocks.push(BlockEdit {
-                path: r.text(&b.path, "`path`"),
-                block: r.text(&b.block, "`block`"),
-                insertafter: b
-                    .insertafter
-                    .as_ref()
-                    .map_or_else(|| "EOF".to_string(), |t| r.text(t, "`insertafter`")),
-                marker: b
-                    .marker
-                    .as_ref()
-                    .map_or_else(|| DEFAULT_MARKER.to_string(), |t| r.text(t, "`marker`")),
-                post_build: r.flag(b.post_build.as_ref(), false, "`post_build`"),
-            });
-        }
-    }
-    let mut patch_file = None;
-    if let Some(p) = &file.patch_file {
-        if r.flag(p.when.as_ref(), false, "`when` of `patch_file`") {
-            if let Some(path) = &p.path {
-                patch_file = Some(PatchSpec {
-                    path: r.text(path, "`path`"),
-                    commit: p.commit.as_ref().map(|c| r.text(c, "`commit`")),
-                });
-            } else {
-                r.diags.push(
-                    Diagnostic::plain(Some(&file.source), "`patch_file` applies but has no `path`")
-                        .with_hint(
-                            "add `path:` naming a patch in the module's ibek-support folder",
-                        ),
-                );
-            }
-        }
-    }
+    let comment_out = r.comment_outs(file);
+    let patch_lines = r.patch_lines(file);
+    let patch_blocks = r.patch_blocks(file);
+    let patch_file = r.patch_file(file);
     let scripts = file
         .scripts
         .iter()
@@ -304,28 +364,8 @@ pub fn resolve_install(
             post_build: r.flag(s.post_build.as_ref(), false, "`post_build`"),
         })
         .collect();
-    let mut tasks = Vec::new();
-    for t in &file.tasks {
-        let applies = r.flag(t.when.as_ref(), true, "`when` of a `tasks` item");
-        let skipped_by = (!applies).then(|| match &t.when {
-            Some(Flag::Text(w)) => w.value.clone(),
-            _ => "false".to_string(),
-        });
-        tasks.push(TaskFileRef {
-            path: r.text(&t.path, "`path`"),
-            post_build: r.flag(t.post_build.as_ref(), false, "`post_build`"),
-            skipped_by,
-        });
-    }
-    let mut bash = Vec::new();
-    for b in &file.bash {
-        if r.flag(b.when.as_ref(), true, "`when` of a `bash` item") {
-            bash.push(Hook {
-                text: r.text(&b.cmd, "`cmd`"),
-                post_build: r.flag(b.post_build.as_ref(), false, "`post_build`"),
-            });
-        }
-    }
+    let tasks = r.tasks(file);
+    let bash = r.bash(file);
     let download_extras = file
         .download_extras
         .iter()

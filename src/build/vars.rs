@@ -254,108 +254,8 @@ impl Variables {
     /// the install.yml's own entries, then the `-v` version override.
     pub fn for_install(file: &InstallFile, env: &BuildEnv, version: Option<&str>) -> Self {
         let mut raw: IndexMap<String, Value> = IndexMap::new();
-        let path = |p: &std::path::Path| Value::from(p.display().to_string());
-        let ibek_support_root = env
-            .ibek_support_folder
-            .parent()
-            .unwrap_or(&env.ibek_support_folder)
-            .to_path_buf();
-        let all_root = ibek_support_root
-            .parent()
-            .unwrap_or(&ibek_support_root)
-            .to_path_buf();
-        // group_vars/all.yml
-        raw.insert("all_root".into(), path(&all_root));
-        raw.insert("ibek_support_root".into(), path(&ibek_support_root));
-        raw.insert("ibek_support_folder".into(), path(&env.ibek_support_folder));
-        raw.insert(
-            "ansible_root".into(),
-            path(&ibek_support_root.join("_ansible")),
-        );
-        raw.insert("epics_folder".into(), path(&env.epics_root));
-        raw.insert("support_folder".into(), path(&env.support()));
-        raw.insert("configure_folder".into(), path(&env.configure()));
-        raw.insert(
-            "modules_file".into(),
-            path(&env.configure().join("MODULES")),
-        );
-        raw.insert("release_file".into(), path(&env.release_file()));
-        raw.insert("release_shell_file".into(), path(&env.release_shell_file()));
-        raw.insert("runtime_files_file".into(), path(&env.runtime_files_list()));
-        raw.insert("libs_list".into(), path(&env.lib_list()));
-        raw.insert("dbds_list".into(), path(&env.dbd_list()));
-        // ibek-support spells it this way
-        raw.insert(
-            "rutime_folder".into(),
-            path(&env.epics_root.join("runtime")),
-        );
-        raw.insert("ibek_defs_folder".into(), path(&env.ibek_defs()));
-        raw.insert("pvi_defs_folder".into(), path(&env.pvi_defs()));
-        raw.insert("autosave_folder".into(), path(&env.autosave()));
-        raw.insert("protocol_folder".into(), path(&env.protocol()));
-        raw.insert(
-            "config_linux_host".into(),
-            Value::from("configure/CONFIG_SITE.linux-x86_64.Common"),
-        );
-        raw.insert(
-            "config_linux_target".into(),
-            Value::from("configure/CONFIG_SITE.Common.linux-x86_64"),
-        );
-        raw.insert("target_arch".into(), Value::from(env.target_arch.as_str()));
-        raw.insert("is_rtems".into(), Value::from(env.is_rtems()));
-        raw.insert("is_linux".into(), Value::from(env.is_linux()));
-        raw.insert("force_build".into(), Value::from(false));
-        raw.insert("force_clone".into(), Value::from(false));
-        // roles/support/vars/main.yml
-        raw.insert(
-            "organization".into(),
-            Value::from("https://github.com/epics-modules"),
-        );
-        raw.insert(
-            "git_repo".into(),
-            Value::from("{{ organization.rstrip('/') }}/{{ module }}"),
-        );
-        raw.insert(
-            "macro".into(),
-            Value::from("{{ module | replace('-', '_') | upper }}"),
-        );
-        raw.insert(
-            "make_options".into(),
-            Value::from("-j{{ ansible_processor_vcpus }}"),
-        );
-        raw.insert(
-            "ansible_processor_vcpus".into(),
-            Value::from(env.vcpus as u64),
-        );
-        raw.insert(
-            "local_path".into(),
-            Value::from("{{ support_folder }}/{{ module }}"),
-        );
-        for list in [
-            "dbds",
-            "libs",
-            "protocol_files",
-            "remove_macros",
-            "apt_developer",
-            "apt_runtime",
-            "download_extras",
-            "runtime_files",
-            "comment_out",
-            "patch_lines",
-            "patch_blocks",
-            "scripts",
-            "tasks",
-            "bash",
-            "remove_files_prebuild",
-        ] {
-            raw.insert(list.into(), Value::from(Vec::<Value>::new()));
-        }
-        raw.insert(
-            "extra_release_macros".into(),
-            Value::from_pairs(Vec::<(String, Value)>::new()),
-        );
-        raw.insert("skip_clean".into(), Value::from(env.skip_clean));
-        raw.insert("skip_apt".into(), Value::from(env.skip_apt));
+        group_vars(&mut raw, env);
+        role_vars(&mut raw, env);
         // the install.yml (include_vars beats role vars)
         for (k, node) in &file.variables {
             raw.insert(k.clone(), to_value(node));
@@ -455,6 +355,116 @@ impl Variables {
             None => v.is_true(),
         })
     }
+}
+
+/// ibek-support's `group_vars/all.yml`: the folders and files of the EPICS tree and
+/// the target's flags.
+fn group_vars(raw: &mut IndexMap<String, Value>, env: &BuildEnv) {
+    let path = |p: &std::path::Path| Value::from(p.display().to_string());
+    let ibek_support_root = env
+        .ibek_support_folder
+        .parent()
+        .unwrap_or(&env.ibek_support_folder)
+        .to_path_buf();
+    let all_root = ibek_support_root
+        .parent()
+        .unwrap_or(&ibek_support_root)
+        .to_path_buf();
+    raw.insert("all_root".into(), path(&all_root));
+    raw.insert("ibek_support_root".into(), path(&ibek_support_root));
+    raw.insert("ibek_support_folder".into(), path(&env.ibek_support_folder));
+    raw.insert(
+        "ansible_root".into(),
+        path(&ibek_support_root.join("_ansible")),
+    );
+    raw.insert("epics_folder".into(), path(&env.epics_root));
+    raw.insert("support_folder".into(), path(&env.support()));
+    raw.insert("configure_folder".into(), path(&env.configure()));
+    raw.insert(
+        "modules_file".into(),
+        path(&env.configure().join("MODULES")),
+    );
+    raw.insert("release_file".into(), path(&env.release_file()));
+    raw.insert("release_shell_file".into(), path(&env.release_shell_file()));
+    raw.insert("runtime_files_file".into(), path(&env.runtime_files_list()));
+    raw.insert("libs_list".into(), path(&env.lib_list()));
+    raw.insert("dbds_list".into(), path(&env.dbd_list()));
+    // ibek-support spells it this way
+    raw.insert(
+        "rutime_folder".into(),
+        path(&env.epics_root.join("runtime")),
+    );
+    raw.insert("ibek_defs_folder".into(), path(&env.ibek_defs()));
+    raw.insert("pvi_defs_folder".into(), path(&env.pvi_defs()));
+    raw.insert("autosave_folder".into(), path(&env.autosave()));
+    raw.insert("protocol_folder".into(), path(&env.protocol()));
+    raw.insert(
+        "config_linux_host".into(),
+        Value::from("configure/CONFIG_SITE.linux-x86_64.Common"),
+    );
+    raw.insert(
+        "config_linux_target".into(),
+        Value::from("configure/CONFIG_SITE.Common.linux-x86_64"),
+    );
+    raw.insert("target_arch".into(), Value::from(env.target_arch.as_str()));
+    raw.insert("is_rtems".into(), Value::from(env.is_rtems()));
+    raw.insert("is_linux".into(), Value::from(env.is_linux()));
+    raw.insert("force_build".into(), Value::from(false));
+    raw.insert("force_clone".into(), Value::from(false));
+}
+
+/// ibek-support's `roles/support/vars/main.yml`: the role's defaults for every
+/// install.yml entry.
+fn role_vars(raw: &mut IndexMap<String, Value>, env: &BuildEnv) {
+    raw.insert(
+        "organization".into(),
+        Value::from("https://github.com/epics-modules"),
+    );
+    raw.insert(
+        "git_repo".into(),
+        Value::from("{{ organization.rstrip('/') }}/{{ module }}"),
+    );
+    raw.insert(
+        "macro".into(),
+        Value::from("{{ module | replace('-', '_') | upper }}"),
+    );
+    raw.insert(
+        "make_options".into(),
+        Value::from("-j{{ ansible_processor_vcpus }}"),
+    );
+    raw.insert(
+        "ansible_processor_vcpus".into(),
+        Value::from(env.vcpus as u64),
+    );
+    raw.insert(
+        "local_path".into(),
+        Value::from("{{ support_folder }}/{{ module }}"),
+    );
+    for list in [
+        "dbds",
+        "libs",
+        "protocol_files",
+        "remove_macros",
+        "apt_developer",
+        "apt_runtime",
+        "download_extras",
+        "runtime_files",
+        "comment_out",
+        "patch_lines",
+        "patch_blocks",
+        "scripts",
+        "tasks",
+        "bash",
+        "remove_files_prebuild",
+    ] {
+        raw.insert(list.into(), Value::from(Vec::<Value>::new()));
+    }
+    raw.insert(
+        "extra_release_macros".into(),
+        Value::from_pairs(Vec::<(String, Value)>::new()),
+    );
+    raw.insert("skip_clean".into(), Value::from(env.skip_clean));
+    raw.insert("skip_apt".into(), Value::from(env.skip_apt));
 }
 
 #[cfg(test)]

@@ -20,7 +20,8 @@ use crate::build::stamp::{hash_folder, Freshness, Stamp};
 use crate::build::tasks::{load_plan_tasks, TaskEvent};
 use crate::build::vars::Variables;
 use crate::build::{
-    load_install, locate_module, plan, resolve_install, Apt, BuildEnv, Downloader, Step,
+    load_install, locate_module, plan, resolve_install, Apt, BuildEnv, Downloader, InstallSpec,
+    Step,
 };
 use crate::diag::EnvFailure;
 use crate::env;
@@ -170,6 +171,49 @@ fn cwd() -> Result<PathBuf, Failure> {
         .map_err(|e| Failure::env(format!("cannot read the current directory: {e}")))
 }
 
+/// The repository to clone, with what git's `insteadOf` rewrites it to.
+fn describe_source(git_repo: &str) -> String {
+    match crate::build::git::resolved_url(git_repo) {
+        Some(url) if url != git_repo => format!("{git_repo} (git resolves it to {url})"),
+        _ => git_repo.to_string(),
+    }
+}
+
+/// True when the stamp shows this version already built (and no --force); an error
+/// when the clone holds another version, which ibek-support would keep.
+fn nothing_to_build(
+    args: &BuildArgs,
+    spec: &InstallSpec,
+    freshness: &Freshness,
+    stamp_path: &Path,
+) -> Result<bool, Failure> {
+    if let Freshness::OtherVersion { held } = freshness {
+        return Err(Failure::env_hint(
+            format!(
+                "`{}` holds `{}` version {held}, not {}",
+                spec.local_path.display(),
+                args.module,
+                spec.version,
+            ),
+            format!(
+                "delete `{}` to clone {}, as ibek-support keeps an existing clone",
+                spec.local_path.display(),
+                spec.version
+            ),
+        ));
+    }
+    if *freshness == Freshness::UpToDate && !args.force {
+        printer::info(&format!(
+            "[{}] {} is up to date (stamp `{}`); use --force to build again",
+            args.module,
+            spec.version,
+            stamp_path.display()
+        ));
+        return Ok(true);
+    }
+    Ok(false)
+}
+
 /// Runs `support build`.
 pub fn run(args: BuildArgs, layout: &EpicsLayout) -> CmdResult {
     let started = Instant::now();
@@ -195,13 +239,7 @@ pub fn run(args: BuildArgs, layout: &EpicsLayout) -> CmdResult {
         vars: Variables::for_install(&file, &env, args.version.as_deref()),
         downloader: env.downloader,
     };
-    let resolved = crate::build::git::resolved_url(&spec.git_repo);
-    let source = match &resolved {
-        Some(url) if *url != spec.git_repo => {
-            format!("{} (git resolves it to {url})", spec.git_repo)
-        }
-        _ => spec.git_repo.clone(),
-    };
+    let source = describe_source(&spec.git_repo);
 
     let stamp_path = Stamp::path(&env.configure(), &args.module);
     let stamp = Stamp {
@@ -218,9 +256,8 @@ pub fn run(args: BuildArgs, layout: &EpicsLayout) -> CmdResult {
     let listing =
         describe_plan(&steps, Some(&tasks)).map_err(|e| Failure::exit(1, e.to_string()))?;
     if args.dry_run {
-        let out = listing;
         printer::info(&format!("[{}] {} from {source}", args.module, spec.version));
-        printer::data(&out);
+        printer::data(&listing);
         if up_to_date && !args.force {
             printer::info(&format!(
                 "note: `{}` {} is up to date: a build would do nothing without --force",
@@ -229,28 +266,7 @@ pub fn run(args: BuildArgs, layout: &EpicsLayout) -> CmdResult {
         }
         return Ok(());
     }
-    if let Freshness::OtherVersion { held } = &freshness {
-        return Err(Failure::env_hint(
-            format!(
-                "`{}` holds `{}` version {held}, not {}",
-                spec.local_path.display(),
-                args.module,
-                spec.version,
-            ),
-            format!(
-                "delete `{}` to clone {}, as ibek-support keeps an existing clone",
-                spec.local_path.display(),
-                spec.version
-            ),
-        ));
-    }
-    if up_to_date && !args.force {
-        printer::info(&format!(
-            "[{}] {} is up to date (stamp `{}`); use --force to build again",
-            args.module,
-            spec.version,
-            stamp_path.display()
-        ));
+    if nothing_to_build(&args, &spec, &freshness, &stamp_path)? {
         return Ok(());
     }
     printer::info(&format!(

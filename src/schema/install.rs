@@ -22,6 +22,11 @@ fn obj(pairs: Vec<(&str, Json)>) -> Json {
     Json::object(pairs)
 }
 
+/// A string, the item type of most lists.
+fn strings() -> Json {
+    obj(vec![("type", s("string"))])
+}
+
 fn reference(name: &str) -> Json {
     obj(vec![("$ref", Json::str(format!("#/$defs/{name}")))])
 }
@@ -83,8 +88,14 @@ fn item(description: &str, props: Vec<(&str, Json)>, required: &[&str]) -> Json 
 
 const POST_BUILD: &str = "Run after `make` (post_build) instead of after the clone (pre-build).";
 
+/// The `$defs` of the schema: the shared `condition`, then the item types of the lists.
 fn defs() -> Json {
-    obj(vec![
+    obj([base_defs(), edit_defs(), hook_defs()].concat())
+}
+
+/// A condition (`when`, group variable overrides) and a `download_extras` item.
+fn base_defs() -> Vec<(&'static str, Json)> {
+    vec![
         (
             "condition",
             obj(vec![
@@ -121,6 +132,13 @@ fn defs() -> Json {
                 &["url", "dest"],
             ),
         ),
+    ]
+}
+
+/// Items of the lists that edit the module's files: `comment_out`, `patch_lines`,
+/// `patch_blocks`.
+fn edit_defs() -> Vec<(&'static str, Json)> {
+    vec![
         (
             "comment_out",
             item(
@@ -190,6 +208,13 @@ fn defs() -> Json {
                 &["path", "block"],
             ),
         ),
+    ]
+}
+
+/// Items of the lists that run something around the build: the patch, scripts, bash
+/// commands and Ansible task files.
+fn hook_defs() -> Vec<(&'static str, Json)> {
+    vec![
         (
             "patch_file",
             item(
@@ -261,13 +286,35 @@ fn defs() -> Json {
                 &["path"],
             ),
         ),
-    ])
+    ]
 }
 
 /// The JSON schema of ibek-support `*.install.yml` files.
 pub fn install_schema() -> Json {
-    let strings = || obj(vec![("type", s("string"))]);
-    let properties = obj(vec![
+    let properties = obj([source_properties(), build_properties(), step_properties()].concat());
+    obj(vec![
+        ("$schema", s("https://json-schema.org/draft/2020-12/schema")),
+        ("title", s("ibek-support install.yml")),
+        (
+            "description",
+            s(
+                "How to build one support module in an epics-containers generic IOC image: the \
+               variables of ibek-support's `support` Ansible role, set in \
+               ibek-support/<module>/<module>.install.yml.",
+            ),
+        ),
+        ("type", s("object")),
+        ("required", Json::Array(vec![s("module"), s("version")])),
+        ("properties", properties),
+        ("additionalProperties", Json::Bool(false)),
+        ("$defs", defs()),
+    ])
+}
+
+/// Properties naming the module and where it comes from: module, version, what it
+/// publishes, the repository, the clone folder and its RELEASE macro.
+fn source_properties() -> Vec<(&'static str, Json)> {
+    vec![
         (
             "module",
             obj(vec![
@@ -340,6 +387,13 @@ pub fn install_schema() -> Json {
                 Some("{{ module | replace('-', '_') | upper }}"),
             ),
         ),
+    ]
+}
+
+/// Properties shaping the build: RELEASE macros, make options, system packages,
+/// downloads and files carried into the runtime stage.
+fn build_properties() -> Vec<(&'static str, Json)> {
+    vec![
         (
             "remove_macros",
             list(
@@ -420,6 +474,13 @@ pub fn install_schema() -> Json {
                 strings(),
             ),
         ),
+    ]
+}
+
+/// Properties listing the steps around `make` (edits, patch, scripts, tasks) and the
+/// switches and group variable overrides of one module.
+fn step_properties() -> Vec<(&'static str, Json)> {
+    vec![
         (
             "comment_out",
             list("Lines to comment out before the build.", reference("comment_out")),
@@ -474,22 +535,5 @@ pub fn install_schema() -> Json {
                  EPICS_TARGET_ARCH contains `RTEMS`); `false` builds for the host in an RTEMS image.",
             ),
         ),
-    ]);
-    obj(vec![
-        ("$schema", s("https://json-schema.org/draft/2020-12/schema")),
-        ("title", s("ibek-support install.yml")),
-        (
-            "description",
-            s(
-                "How to build one support module in an epics-containers generic IOC image: the \
-               variables of ibek-support's `support` Ansible role, set in \
-               ibek-support/<module>/<module>.install.yml.",
-            ),
-        ),
-        ("type", s("object")),
-        ("required", Json::Array(vec![s("module"), s("version")])),
-        ("properties", properties),
-        ("additionalProperties", Json::Bool(false)),
-        ("$defs", defs()),
-    ])
+    ]
 }

@@ -357,6 +357,38 @@ fn task(node: &Node, src: &Arc<SourceFile>, diags: &mut Diagnostics) -> Option<T
             }
         }
     }
+    let body = task_body(
+        block,
+        module,
+        loop_items.is_some(),
+        node.span,
+        extra_args,
+        src,
+        diags,
+    )?;
+    if diags.0.len() > errors_before {
+        return None;
+    }
+    Some(Task {
+        name,
+        span: node.span,
+        when,
+        loop_items,
+        changed_when,
+        body,
+    })
+}
+
+/// What a task runs: its `block` or its one module, never both nor neither.
+fn task_body(
+    block: Option<Vec<Task>>,
+    module: Option<(Module, &Node, Span)>,
+    looping: bool,
+    task_span: Span,
+    extra_args: Vec<(String, Node)>,
+    src: &Arc<SourceFile>,
+    diags: &mut Diagnostics,
+) -> Option<TaskBody> {
     let body = match (block, module) {
         (Some(_), Some((m, _, span))) => {
             diags.push(Diagnostic::error(
@@ -370,15 +402,15 @@ fn task(node: &Node, src: &Arc<SourceFile>, diags: &mut Diagnostics) -> Option<T
             return None;
         }
         (Some(b), None) => {
-            if loop_items.is_some() {
-                diags.push(Diagnostic::error(src, node.span, "a `block` cannot loop"));
+            if looping {
+                diags.push(Diagnostic::error(src, task_span, "a `block` cannot loop"));
             }
             TaskBody::Block(b)
         }
         (None, Some((m, v, span))) => module_body(m, v, span, extra_args, src, diags)?,
         (None, None) => {
             diags.push(
-                Diagnostic::error(src, node.span, "the task calls no module").with_hint(format!(
+                Diagnostic::error(src, task_span, "the task calls no module").with_hint(format!(
                     "iocforge runs these modules: {}",
                     MODULE_NAMES.join(", ")
                 )),
@@ -386,17 +418,7 @@ fn task(node: &Node, src: &Arc<SourceFile>, diags: &mut Diagnostics) -> Option<T
             return None;
         }
     };
-    if diags.0.len() > errors_before {
-        return None;
-    }
-    Some(Task {
-        name,
-        span: node.span,
-        when,
-        loop_items,
-        changed_when,
-        body,
-    })
+    Some(body)
 }
 
 fn unknown_key(src: &Arc<SourceFile>, span: Span, key: &str) -> Diagnostic {
@@ -459,27 +481,7 @@ fn module_body(
         }
     }
     args.extend(extra_args);
-    if let Some(allowed) = module.arguments() {
-        for (k, _) in &args {
-            if !allowed.contains(&k.as_str()) {
-                let span = arg_span(value, k).unwrap_or(key_span);
-                let mut d = Diagnostic::error(
-                    src,
-                    span,
-                    format!("unknown argument `{k}` of the `{}` module", module.name()),
-                );
-                d = match closest(k, allowed.iter().copied()) {
-                    Some(c) => d.with_hint(format!(
-                        "did you mean `{c}`? it takes {}",
-                        allowed.join(", ")
-                    )),
-                    None if allowed.is_empty() => d.with_hint("it takes no named arguments"),
-                    None => d.with_hint(format!("it takes {}", allowed.join(", "))),
-                };
-                diags.push(d);
-            }
-        }
-    }
+    check_arguments(module, value, key_span, &args, src, diags);
     let has = |name: &str| args.iter().any(|(k, _)| k == name);
     let need = |ok: bool, what: &str, diags: &mut Diagnostics| {
         if !ok {
@@ -540,6 +542,38 @@ fn module_body(
         free_form,
         args,
     })
+}
+
+/// Reports each argument the module does not take, with the closest one it does.
+fn check_arguments(
+    module: Module,
+    value: &Node,
+    key_span: Span,
+    args: &[(String, Node)],
+    src: &Arc<SourceFile>,
+    diags: &mut Diagnostics,
+) {
+    if let Some(allowed) = module.arguments() {
+        for (k, _) in args {
+            if !allowed.contains(&k.as_str()) {
+                let span = arg_span(value, k).unwrap_or(key_span);
+                let mut d = Diagnostic::error(
+                    src,
+                    span,
+                    format!("unknown argument `{k}` of the `{}` module", module.name()),
+                );
+                d = match closest(k, allowed.iter().copied()) {
+                    Some(c) => d.with_hint(format!(
+                        "did you mean `{c}`? it takes {}",
+                        allowed.join(", ")
+                    )),
+                    None if allowed.is_empty() => d.with_hint("it takes no named arguments"),
+                    None => d.with_hint(format!("it takes {}", allowed.join(", "))),
+                };
+                diags.push(d);
+            }
+        }
+    }
 }
 
 /// Values that can be checked before templates are rendered.

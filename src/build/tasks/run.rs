@@ -154,6 +154,32 @@ fn show(v: &Value) -> String {
     }
 }
 
+/// The `file` module: brings `path` to its `state` (a file, folder, link, touched
+/// or absent); true when something changed.
+fn file_module(args: &IndexMap<String, Value>, mode: Option<u32>) -> Result<bool, files::Failed> {
+    let s = |k: &str| args.get(k).map(text_of);
+    let path = s("path")
+        .or_else(|| s("dest"))
+        .or_else(|| s("name"))
+        .unwrap_or_default();
+    let path = Path::new(&path);
+    let state = s("state").unwrap_or_else(|| "file".into());
+    match state.as_str() {
+        "absent" => files::absent(path),
+        "directory" => files::directory(path, mode),
+        "touch" => files::touch(path, mode),
+        "link" => match s("src") {
+            Some(src) => {
+                let force = args.get("force").is_some_and(ansible_bool);
+                files::link(&src, path, force, mode)
+            }
+            None => Err("`state: link` needs `src`".into()),
+        },
+        "file" => files::existing(path, mode),
+        other => Err(format!("unsupported `file` state `{other}`")),
+    }
+}
+
 fn text_of(v: &Value) -> String {
     v.as_str().map_or_else(
         || crate::jinja::pyfmt::py_str(v).unwrap_or_else(|_| v.to_string()),
@@ -483,83 +509,8 @@ impl Walker<'_> {
             }
         };
         match module {
-            Module::Shell | Module::Command => {
-                let chdir = s("chdir").map(PathBuf::from);
-                if let Some(creates) = s("creates") {
-                    // relative to `chdir`, as the command module changes directory first
-                    let p = match &chdir {
-                        Some(d) => d.join(&creates),
-                        None => PathBuf::from(&creates),
-                    };
-                    if files::glob_matches(&p.display().to_string()) {
-                        return Ok(format!("skipped: `{creates}` exists"));
-                    }
-                }
-                let script = free.map(str::to_string).or_else(|| s("cmd"));
-                let mut cmd = if module == Module::Shell {
-                    let exe = s("executable").unwrap_or_else(|| "/bin/sh".into());
-                    CommandSpec::new(&exe, ["-c".to_string(), script.unwrap_or_default()])
-                } else {
-                    let words: Vec<String> = match args.get("argv") {
-                        Some(v) if script.is_none() => v
-                            .try_iter()
-                            .map(|i| i.map(|w| text_of(&w)).collect())
-                            .unwrap_or_default(),
-                        _ => split_words(&script.unwrap_or_default()),
-                    };
-                    let Some((program, rest)) = words.split_first() else {
-                        return Err(fail("the command is empty".into()));
-                    };
-                    CommandSpec::new(program, rest.iter().cloned())
-                };
-                if let Some(d) = &chdir {
-                    cmd = cmd.in_dir(d);
-                }
-                let Mode::Run { runner, .. } = &mut self.mode else {
-                    return Ok(String::new());
-                };
-                let out = runner.run(&cmd).map_err(|e| TaskError {
-                    location: self.file.location(task.span),
-                    name: name.to_string(),
-                    message: format!("{e}: {}", e.source),
-                    code: None,
-                    tail: Vec::new(),
-                })?;
-                if out.success {
-                    Ok("changed".into())
-                } else {
-                    Err(TaskError {
-                        location: self.file.location(task.span),
-                        name: name.to_string(),
-                        message: format!(
-                            "`{cmd}` exited with status {}",
-                            out.code.map_or_else(|| "?".into(), |c| c.to_string())
-                        ),
-                        code: out.code,
-                        tail: out.tail,
-                    })
-                }
-            }
-            Module::File => {
-                let path = s("path")
-                    .or_else(|| s("dest"))
-                    .or_else(|| s("name"))
-                    .unwrap_or_default();
-                let path = Path::new(&path);
-                let state = s("state").unwrap_or_else(|| "file".into());
-                let r = match state.as_str() {
-                    "absent" => files::absent(path),
-                    "directory" => files::directory(path, mode),
-                    "touch" => files::touch(path, mode),
-                    "link" => match s("src") {
-                        Some(src) => files::link(&src, path, flag("force", false), mode),
-                        None => Err("`state: link` needs `src`".into()),
-                    },
-                    "file" => files::existing(path, mode),
-                    other => Err(format!("unsupported `file` state `{other}`")),
-                };
-                r.map(changed).map_err(fail)
-            }
+            Module::Shell | Module::Command => self.command(task, name, module, free, args),
+            Module::File => file_module(args, mode).map(changed).map_err(fail),
             Module::LineInFile => {
                 let path = s("path").or_else(|| s("dest")).unwrap_or_default();
                 let insert = match (s("insertafter"), s("insertbefore")) {
@@ -637,6 +588,74 @@ impl Walker<'_> {
                 self.ended = true;
                 Ok("end_play: the build ends here".into())
             }
+        }
+    }
+
+    /// The `shell` and `command` modules: one process, skipped when `creates:`
+    /// matches; a dry run stops before running it.
+    fn command(
+        &mut self,
+        task: &Task,
+        name: &str,
+        module: Module,
+        free: Option<&str>,
+        args: &IndexMap<String, Value>,
+    ) -> Result<String, TaskError> {
+        let s = |k: &str| args.get(k).map(text_of);
+        let chdir = s("chdir").map(PathBuf::from);
+        if let Some(creates) = s("creates") {
+            // relative to `chdir`, as the command module changes directory first
+            let p = match &chdir {
+                Some(d) => d.join(&creates),
+                None => PathBuf::from(&creates),
+            };
+            if files::glob_matches(&p.display().to_string()) {
+                return Ok(format!("skipped: `{creates}` exists"));
+            }
+        }
+        let script = free.map(str::to_string).or_else(|| s("cmd"));
+        let mut cmd = if module == Module::Shell {
+            let exe = s("executable").unwrap_or_else(|| "/bin/sh".into());
+            CommandSpec::new(&exe, ["-c".to_string(), script.unwrap_or_default()])
+        } else {
+            let words: Vec<String> = match args.get("argv") {
+                Some(v) if script.is_none() => v
+                    .try_iter()
+                    .map(|i| i.map(|w| text_of(&w)).collect())
+                    .unwrap_or_default(),
+                _ => split_words(&script.unwrap_or_default()),
+            };
+            let Some((program, rest)) = words.split_first() else {
+                return Err(self.err(task, name, "the command is empty".into()));
+            };
+            CommandSpec::new(program, rest.iter().cloned())
+        };
+        if let Some(d) = &chdir {
+            cmd = cmd.in_dir(d);
+        }
+        let Mode::Run { runner, .. } = &mut self.mode else {
+            return Ok(String::new());
+        };
+        let out = runner.run(&cmd).map_err(|e| TaskError {
+            location: self.file.location(task.span),
+            name: name.to_string(),
+            message: format!("{e}: {}", e.source),
+            code: None,
+            tail: Vec::new(),
+        })?;
+        if out.success {
+            Ok("changed".into())
+        } else {
+            Err(TaskError {
+                location: self.file.location(task.span),
+                name: name.to_string(),
+                message: format!(
+                    "`{cmd}` exited with status {}",
+                    out.code.map_or_else(|| "?".into(), |c| c.to_string())
+                ),
+                code: out.code,
+                tail: out.tail,
+            })
         }
     }
 }
