@@ -151,6 +151,8 @@ fn new_repo(dir: &Path) -> Repo {
 type Edit = Box<dyn Fn(&Repo)>;
 
 /// The history: (what, whether nothing deployed may change, the edit).
+// a flat table of the history's 41 edits, read top to bottom like a git log
+#[allow(clippy::too_many_lines)]
 fn edits() -> Vec<(&'static str, bool, Edit)> {
     let v = "services/values.yaml";
     vec![
@@ -586,6 +588,8 @@ fn version_only(reasons: &[String]) -> bool {
 }
 
 #[test]
+// one scenario: build the history, render every pair with Helm, compare, report
+#[allow(clippy::too_many_lines)]
 fn changed_matches_helm_renderings_over_commit_pairs() {
     let tmp = tempfile::tempdir().unwrap();
     let repo = new_repo(&tmp.path().join("repo"));

@@ -220,6 +220,8 @@ fn check_all_passes_where_ibek_passes() {
 type Break = fn(&Path);
 
 #[test]
+// a table of twelve variants, each a break and the message it must give
+#[allow(clippy::too_many_lines)]
 fn twelve_broken_variants_fail_with_a_clear_message() {
     let variants: Vec<(&str, &str, Break, &str)> = vec![
         (

@@ -364,45 +364,9 @@ pub fn plan_vendor(
     let files = pattern_files(pattern_dir)?;
     let manifest = load_manifest(pattern_dir)?;
     let include_where = format!("{name}: {RUNTIME_LOCK_NAME} select.include entry");
-    let mut include_rules = Vec::new();
-    for (i, r) in include.iter().enumerate() {
-        let prefix = entry_prefix(&include_where, i, &r.src, &r.dest);
-        let regex = validate_rule(&prefix, &r.src, &r.dest).map_err(|e| match e {
-            PatternError::Message { message, .. } => PatternError::with_hint(
-                message,
-                "fix the rule in runtime-lock.yaml select.include, or re-add the pattern with another --include",
-            ),
-            other @ PatternError::Diagnostics(_) => other,
-        })?;
-        include_rules.push(Compiled {
-            regex,
-            dest: r.dest.clone(),
-            prefix,
-        });
-    }
-    let manifest_rules: Vec<Compiled> = manifest
-        .iter()
-        .enumerate()
-        .map(|(i, r)| {
-            Ok(Compiled {
-                regex: compile_full(&r.src).map_err(PatternError::new)?,
-                dest: r.dest.clone(),
-                prefix: entry_prefix(&format!("{MANIFEST_NAME} entry"), i, &r.src, &r.dest),
-            })
-        })
-        .collect::<Result<_, PatternError>>()?;
-    let mut excludes = Vec::new();
-    for text in exclude {
-        excludes.push(compile_full(text).map_err(|e| {
-            PatternError::with_hint(
-                format!(
-                    "{name}: {RUNTIME_LOCK_NAME} select.exclude {}: invalid regex: {e}",
-                    py_repr(text)
-                ),
-                "fix the regex in runtime-lock.yaml select.exclude, or re-add the pattern with another --exclude",
-            )
-        })?);
-    }
+    let include_rules = compile_includes(&include_where, include)?;
+    let manifest_rules = compile_manifest(&manifest)?;
+    let excludes = compile_excludes(&name, exclude)?;
     let mut used_includes = BTreeSet::new();
     let mut used_excludes = BTreeSet::new();
     let mut plan: BTreeMap<String, (PathBuf, String)> = BTreeMap::new();
@@ -428,28 +392,123 @@ pub fn plan_vendor(
         };
         let (key, rule) = placed;
         if let Some((_, first)) = plan.get(&key) {
-            let hint = if is_file_dest(&rule.dest) {
-                format!(
-                    "; dest {} names a single file - end it with '/' to place files in a folder of that name, or use a \\1 substitution",
-                    py_repr(&rule.dest)
-                )
-            } else {
-                String::new()
-            };
-            return Err(manifest_error(format!(
-                "{}{rel} and {first} both vendor to {}; one would silently overwrite the other{hint}",
-                rule.prefix,
-                py_repr(&key)
-            )));
+            return Err(collision(rule, rel, first, &key));
         }
         plan.insert(key, (path.clone(), rel.clone()));
     }
+    check_selection_used(
+        &name,
+        &include_where,
+        include,
+        exclude,
+        &used_includes,
+        &used_excludes,
+    )?;
+    if plan.is_empty() {
+        let select = if exclude.is_empty() {
+            String::new()
+        } else {
+            format!(" once the {RUNTIME_LOCK_NAME} select is applied")
+        };
+        return Err(manifest_error(format!(
+            "{name}: no file is matched by any {MANIFEST_NAME} entry{select}, so nothing would be vendored - a pattern that vendors nothing is a mistake, not a policy"
+        )));
+    }
+    check_file_folder_clash(&plan)?;
+    Ok(plan
+        .into_iter()
+        .map(|(key, (source, rel))| Planned { source, rel, key })
+        .collect())
+}
+
+/// The runtime-lock's `select.include` rules, each checked like a manifest entry.
+fn compile_includes(
+    include_where: &str,
+    include: &[SelectRule],
+) -> Result<Vec<Compiled>, PatternError> {
+    let mut include_rules = Vec::new();
+    for (i, r) in include.iter().enumerate() {
+        let prefix = entry_prefix(include_where, i, &r.src, &r.dest);
+        let regex = validate_rule(&prefix, &r.src, &r.dest).map_err(|e| match e {
+            PatternError::Message { message, .. } => PatternError::with_hint(
+                message,
+                "fix the rule in runtime-lock.yaml select.include, or re-add the pattern with another --include",
+            ),
+            other @ PatternError::Diagnostics(_) => other,
+        })?;
+        include_rules.push(Compiled {
+            regex,
+            dest: r.dest.clone(),
+            prefix,
+        });
+    }
+    Ok(include_rules)
+}
+
+/// The manifest's allow-list, in order (the first match wins).
+fn compile_manifest(manifest: &[VendorRule]) -> Result<Vec<Compiled>, PatternError> {
+    manifest
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            Ok(Compiled {
+                regex: compile_full(&r.src).map_err(PatternError::new)?,
+                dest: r.dest.clone(),
+                prefix: entry_prefix(&format!("{MANIFEST_NAME} entry"), i, &r.src, &r.dest),
+            })
+        })
+        .collect()
+}
+
+/// The runtime-lock's `select.exclude` regexes.
+fn compile_excludes(name: &str, exclude: &[String]) -> Result<Vec<Regex>, PatternError> {
+    let mut excludes = Vec::new();
+    for text in exclude {
+        excludes.push(compile_full(text).map_err(|e| {
+            PatternError::with_hint(
+                format!(
+                    "{name}: {RUNTIME_LOCK_NAME} select.exclude {}: invalid regex: {e}",
+                    py_repr(text)
+                ),
+                "fix the regex in runtime-lock.yaml select.exclude, or re-add the pattern with another --exclude",
+            )
+        })?);
+    }
+    Ok(excludes)
+}
+
+/// Two files of the pattern vendored to the same destination key.
+fn collision(rule: &Compiled, rel: &str, first: &str, key: &str) -> PatternError {
+    let hint = if is_file_dest(&rule.dest) {
+        format!(
+            "; dest {} names a single file - end it with '/' to place files in a folder of that name, or use a \\1 substitution",
+            py_repr(&rule.dest)
+        )
+    } else {
+        String::new()
+    };
+    manifest_error(format!(
+        "{}{rel} and {first} both vendor to {}; one would silently overwrite the other{hint}",
+        rule.prefix,
+        py_repr(key)
+    ))
+}
+
+/// Every include rule must select a file, every exclude must drop one.
+fn check_selection_used(
+    name: &str,
+    include_where: &str,
+    include: &[SelectRule],
+    exclude: &[String],
+    used_includes: &BTreeSet<usize>,
+    used_excludes: &BTreeSet<usize>,
+) -> Result<(), PatternError> {
     for (i, r) in include.iter().enumerate() {
         if !used_includes.contains(&i) {
             return Err(PatternError::with_hint(
                 format!(
                     "{}selects no file of the pattern",
-                    entry_prefix(&include_where, i, &r.src, &r.dest)
+                    entry_prefix(include_where, i, &r.src, &r.dest)
                 ),
                 "remove the rule, or fix its regex",
             ));
@@ -466,16 +525,11 @@ pub fn plan_vendor(
             ));
         }
     }
-    if plan.is_empty() {
-        let select = if exclude.is_empty() {
-            String::new()
-        } else {
-            format!(" once the {RUNTIME_LOCK_NAME} select is applied")
-        };
-        return Err(manifest_error(format!(
-            "{name}: no file is matched by any {MANIFEST_NAME} entry{select}, so nothing would be vendored - a pattern that vendors nothing is a mistake, not a policy"
-        )));
-    }
+    Ok(())
+}
+
+/// No destination may be both a file and the folder of another file.
+fn check_file_folder_clash(plan: &BTreeMap<String, (PathBuf, String)>) -> Result<(), PatternError> {
     for key in plan.keys() {
         let path = PosixPath::new(key);
         for n in (1..path.parts.len()).rev() {
@@ -490,10 +544,7 @@ pub fn plan_vendor(
             }
         }
     }
-    Ok(plan
-        .into_iter()
-        .map(|(key, (source, rel))| Planned { source, rel, key })
-        .collect())
+    Ok(())
 }
 
 #[cfg(test)]
