@@ -15,7 +15,8 @@ use sha2::{Digest, Sha256};
 
 use super::manifest::src_dest;
 use super::{py_repr, PatternError};
-use crate::source::{parse, scalar::resolve_plain, Node, NodeKind};
+use crate::source::emit::scalar;
+use crate::source::{parse, Node, NodeKind};
 
 /// The marker of a deliberately dirty file entry.
 pub const DIRTY_MARKER: &str = "DIRTY";
@@ -404,74 +405,6 @@ fn key_line(out: &mut String, indent: usize, key: &str, value: Option<&str>) {
     out.push('\n');
 }
 
-#[derive(Debug, PartialEq, Eq)]
-enum Style {
-    Plain,
-    Single,
-    Double,
-}
-
-/// How ruamel.yaml's round-trip dumper writes a string: plain when that
-/// reads back as the same string, else single- or double-quoted.
-fn style(s: &str) -> Style {
-    let special =
-        |c: char| c.is_control() || matches!(c, '\u{85}' | '\u{2028}' | '\u{2029}' | '\u{feff}');
-    if s.chars().any(special) {
-        return Style::Double;
-    }
-    let first = s.chars().next();
-    let second = s.chars().nth(1);
-    let plain = !s.is_empty()
-        && matches!(resolve_plain(s), NodeKind::Str(_))
-        && s != "<<"
-        && s != "="
-        && !s.starts_with("---")
-        && !s.starts_with("...")
-        && !s.starts_with(char::is_whitespace)
-        && !s.ends_with(char::is_whitespace)
-        && !first.is_some_and(|c| "#,[]{}&*!|>'\"%@`".contains(c))
-        && !(first.is_some_and(|c| "-?:".contains(c)) && second.is_none_or(|c| c == ' '))
-        && !s.contains(": ")
-        && !s.ends_with(':')
-        && !s.contains(" #");
-    if plain {
-        Style::Plain
-    } else if s.starts_with('\'') {
-        Style::Double
-    } else {
-        Style::Single
-    }
-}
-
-fn scalar(s: &str) -> String {
-    match style(s) {
-        Style::Plain => s.to_string(),
-        Style::Single => format!("'{}'", s.replace('\'', "''")),
-        Style::Double => {
-            let mut out = String::from("\"");
-            for c in s.chars() {
-                match c {
-                    '"' => out.push_str("\\\""),
-                    '\\' => out.push_str("\\\\"),
-                    '\t' => out.push_str("\\t"),
-                    '\n' => out.push_str("\\n"),
-                    '\r' => out.push_str("\\r"),
-                    '\0' => out.push_str("\\0"),
-                    c if (c as u32) < 0x100 && (c.is_control() || c == '\u{85}') => {
-                        let _ = write!(out, "\\x{:02X}", c as u32);
-                    }
-                    c if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}') => {
-                        let _ = write!(out, "\\u{:04X}", c as u32);
-                    }
-                    c => out.push(c),
-                }
-            }
-            out.push('"');
-            out
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -482,19 +415,6 @@ mod tests {
             file_hash(b"a\n"),
             "sha256:87428fc522803d31065e7bce3cf03fe475096631e5e07bbd7a0fde60c4cf25c7"
         );
-    }
-
-    #[test]
-    fn scalars_are_quoted_like_ruamel() {
-        assert_eq!(scalar("1.0"), "'1.0'");
-        assert_eq!(scalar("2025.11.1"), "2025.11.1");
-        assert_eq!(scalar("*x"), "'*x'");
-        assert_eq!(scalar("a: b"), "'a: b'");
-        assert_eq!(scalar("-a"), "-a");
-        assert_eq!(scalar("it's"), "it's");
-        assert_eq!(scalar("2001-01-01"), "'2001-01-01'");
-        assert_eq!(scalar("x\ty"), "\"x\\ty\"");
-        assert_eq!(scalar("DIRTY # why"), "'DIRTY # why'");
     }
 
     #[test]

@@ -99,29 +99,7 @@ pub(crate) fn io_error(what: &str, path: &std::path::Path, e: &std::io::Error) -
 
 /// Python's `repr()` of a string, as ibek's messages quote names (`'name'`).
 pub(crate) fn py_repr(s: &str) -> String {
-    let quote = if s.contains('\'') && !s.contains('"') {
-        '"'
-    } else {
-        '\''
-    };
-    let mut out = String::new();
-    out.push(quote);
-    for c in s.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if c == quote => {
-                out.push('\\');
-                out.push(c);
-            }
-            c if c.is_control() => out.push_str(&format!("\\x{:02x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push(quote);
-    out
+    crate::jinja::pyfmt::str_repr(s)
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@
 
 use crate::jinja::pyfmt;
 use crate::resolve::{Entity, Kind};
-use crate::source::{scalar::resolve_plain, NodeKind};
+use crate::source::emit::{double_quoted, style, Style};
 
 const HEADER: &str =
     "#######################################################################################
@@ -16,69 +16,6 @@ const HEADER: &str =
 #######################################################################################
 
 ";
-
-/// How ruamel.yaml writes a string value: plain when that reads back as the
-/// same string, else single-quoted, or double-quoted with escapes when it
-/// holds characters that need them.
-#[derive(Debug, PartialEq, Eq)]
-enum Style {
-    Plain,
-    Single,
-    Double,
-}
-
-fn style(s: &str) -> Style {
-    let special =
-        |c: char| c.is_control() || matches!(c, '\u{85}' | '\u{2028}' | '\u{2029}' | '\u{feff}');
-    if s.chars().any(special) {
-        return Style::Double;
-    }
-    let first = s.chars().next();
-    let second = s.chars().nth(1);
-    let plain = !s.is_empty()
-        && matches!(resolve_plain(s), NodeKind::Str(_))
-        && s != "<<"
-        && s != "="
-        && !s.starts_with("---")
-        && !s.starts_with("...")
-        && !s.starts_with(char::is_whitespace)
-        && !s.ends_with(char::is_whitespace)
-        && !first.is_some_and(|c| "#,[]{}&*!|>'\"%@`".contains(c))
-        && !(first.is_some_and(|c| "-?:".contains(c)) && second.is_none_or(|c| c == ' '))
-        && !s.contains(": ")
-        && !s.ends_with(':')
-        && !s.contains(" #");
-    if plain {
-        Style::Plain
-    } else if s.starts_with('\'') {
-        Style::Double
-    } else {
-        Style::Single
-    }
-}
-
-fn double_quoted(s: &str) -> String {
-    let mut out = String::from("\"");
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\t' => out.push_str("\\t"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\0' => out.push_str("\\0"),
-            c if (c as u32) < 0x100 && (c.is_control() || c == '\u{85}') => {
-                out.push_str(&format!("\\x{:02X}", c as u32));
-            }
-            c if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}') => {
-                out.push_str(&format!("\\u{:04X}", c as u32));
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
 
 /// A string value as ruamel writes it after `key:` at column `column`
 /// (plain scalars are folded at spaces past 80 columns onto lines indented

@@ -97,7 +97,10 @@ pub fn check_services(
     let repo = load(root, None, Strictness::Lenient)?;
     let shared_defs = match &opts.definitions {
         Some(dir) => {
-            let files = find_files(dir, "ibek.support.yaml");
+            let files = crate::model::discover::find_definitions(
+                dir,
+                crate::model::discover::SUPPORT_SUFFIX,
+            );
             if files.is_empty() {
                 return Err(ServicesError::Read {
                     path: dir.clone(),
@@ -390,7 +393,7 @@ fn service_modules(
     shared_defs: &Result<Vec<SupportModule>, Diagnostics>,
 ) -> Result<Vec<SupportModule>, Diagnostics> {
     let mut modules = shared_defs.clone()?;
-    let local = find_files(config, ".ibek.support.yaml");
+    let local = crate::model::discover::find_definitions(config, ".ibek.support.yaml");
     if !local.is_empty() {
         modules.extend(load_definitions(&local)?);
     }
@@ -507,17 +510,4 @@ fn schema_check(service: &Service, modules: &[SupportModule]) -> CheckResult {
         "ioc.schema.json out of date".into(),
         Diagnostics::from(d),
     )
-}
-
-/// Files under `dir` (symlinks followed) whose name ends with `suffix`, sorted.
-fn find_files(dir: &Path, suffix: &str) -> Vec<PathBuf> {
-    let mut out: Vec<PathBuf> = walkdir::WalkDir::new(dir)
-        .follow_links(true)
-        .into_iter()
-        .filter_map(Result::ok)
-        .filter(|e| e.file_type().is_file() && e.file_name().to_string_lossy().ends_with(suffix))
-        .map(walkdir::DirEntry::into_path)
-        .collect();
-    out.sort();
-    out
 }

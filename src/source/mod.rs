@@ -7,6 +7,7 @@
 //! (`ruamel.yaml`, safe, YAML 1.2) types them, so `No` stays a string and
 //! `0x1F` is an int.
 
+pub mod emit;
 pub mod scalar;
 pub mod yaml;
 
