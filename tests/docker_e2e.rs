@@ -69,41 +69,6 @@ fn require_docker() {
     );
 }
 
-/// Builds the static iocforge the images run, in a target folder of its own
-/// (the one `cargo test` holds is locked while tests run).
-#[allow(clippy::disallowed_methods)] // the cargo that runs this test
-fn musl_iocforge() -> PathBuf {
-    let target_dir = common::root().join("target/e2e-musl");
-    let started = Instant::now();
-    let out = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .current_dir(common::root())
-        .args([
-            "build",
-            "--locked",
-            "--profile",
-            "e2e",
-            "--target",
-            "x86_64-unknown-linux-musl",
-            "--bin",
-            "iocforge",
-            "--target-dir",
-        ])
-        .arg(&target_dir)
-        .env_remove("RUSTFLAGS")
-        .output()
-        .expect("cargo runs");
-    assert!(
-        out.status.success(),
-        "building the musl iocforge failed (`rustup target add x86_64-unknown-linux-musl`, which .ci/setup runs):\n{}",
-        text(&out.stderr)
-    );
-    eprintln!(
-        "[e2e] musl iocforge built in {:.1}s",
-        started.elapsed().as_secs_f64()
-    );
-    target_dir.join("x86_64-unknown-linux-musl/e2e/iocforge")
-}
-
 fn copy_file(from: &Path, to: &Path) {
     fs_err::create_dir_all(to.parent().unwrap()).unwrap();
     fs_err::copy(from, to).unwrap();
@@ -379,7 +344,7 @@ fn wait_for_pv(pv: &str, container: &Container) -> String {
 fn generic_ioc_image_builds_and_serves_its_pvs() {
     require_docker();
     let started = Instant::now();
-    let bin = musl_iocforge();
+    let bin = common::musl_iocforge();
     build_base_images(&bin);
     eprintln!(
         "[e2e] base images ready after {:.1}s",

@@ -46,30 +46,7 @@ fn release_iocforge() -> &'static Path {
         if let Ok(bin) = std::env::var("HOSTILE_BIN") {
             return PathBuf::from(bin);
         }
-        let target_dir = common::root().join("target/e2e-musl");
-        let out = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-            .current_dir(common::root())
-            .args([
-                "build",
-                "--locked",
-                "--profile",
-                "e2e",
-                "--target",
-                "x86_64-unknown-linux-musl",
-                "--bin",
-                "iocforge",
-                "--target-dir",
-            ])
-            .arg(&target_dir)
-            .env_remove("RUSTFLAGS")
-            .output()
-            .expect("cargo runs");
-        assert!(
-            out.status.success(),
-            "building the release-like iocforge failed:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        target_dir.join("x86_64-unknown-linux-musl/e2e/iocforge")
+        common::musl_iocforge()
     })
 }
 

@@ -128,3 +128,39 @@ pub fn msi() -> std::process::Command {
     cmd.env("LD_LIBRARY_PATH", root.join("usr/lib"));
     cmd
 }
+
+/// Builds the static, release-like iocforge (profile `e2e`, musl) that the
+/// docker images run and the hostile-input tests measure, in a target folder
+/// of its own (the one `cargo test` holds is locked while tests run).
+#[allow(clippy::disallowed_methods, clippy::print_stderr)] // the cargo that runs this test; timing for the log
+pub fn musl_iocforge() -> PathBuf {
+    let target_dir = root().join("target/e2e-musl");
+    let started = std::time::Instant::now();
+    let out = std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .current_dir(root())
+        .args([
+            "build",
+            "--locked",
+            "--profile",
+            "e2e",
+            "--target",
+            "x86_64-unknown-linux-musl",
+            "--bin",
+            "iocforge",
+            "--target-dir",
+        ])
+        .arg(&target_dir)
+        .env_remove("RUSTFLAGS")
+        .output()
+        .expect("cargo runs");
+    assert!(
+        out.status.success(),
+        "building the musl iocforge failed (`rustup target add x86_64-unknown-linux-musl`, which .ci/setup runs):\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    eprintln!(
+        "musl iocforge built in {:.1}s",
+        started.elapsed().as_secs_f64()
+    );
+    target_dir.join("x86_64-unknown-linux-musl/e2e/iocforge")
+}
