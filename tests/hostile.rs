@@ -409,20 +409,30 @@ fn replay_of_the_hostile_corpus_is_clean() {
     let _serial = serial();
     let script = common::shared().join("conformance/hostile/replay.sh");
     // replay.sh unpacks into the fixed /tmp/rel: a tmpfs on /tmp, in a mount
-    // namespace of our own, keeps other runs on the machine out of it
+    // namespace of our own, keeps other runs on the machine out of it. The
+    // binary and the corpus may live under /tmp themselves, so they are
+    // opened before the mount and copied into the new /tmp
     let out = Command::new("unshare")
         .args([
             "-rm",
             "sh",
             "-c",
-            "mount -t tmpfs none /tmp && exec bash \"$0\" \"$1\"",
+            "exec 3<\"$0\" 4<\"$1\" 5<\"$2\" && mount -t tmpfs none /tmp && mkdir /tmp/h \
+             && cat <&3 >/tmp/h/replay.sh && cat <&4 >/tmp/h/corpus.tgz \
+             && cat <&5 >/tmp/h/iocforge && chmod +x /tmp/h/iocforge \
+             && exec bash /tmp/h/replay.sh /tmp/h/iocforge",
         ])
         .arg(&script)
+        .arg(script.with_file_name("corpus.tgz"))
         .arg(bin)
         .output()
         .expect("replay.sh runs");
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}");
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let last = stdout.lines().last().unwrap_or_default();
     let (pass, total) = last
         .split_whitespace()
