@@ -9,7 +9,8 @@
 //!   (`shared/conformance/hostile/replay.sh`) all end with exit 0-2 within
 //!   20 s and 1 GiB;
 //! - `fuzzed_inputs_end_cleanly_within_limits`: mutations of the shared
-//!   samples and the project's fixtures (instances, support files, schemas,
+//!   samples, the real-world instances of the shared corpus and the
+//!   project's fixtures (instances, support files, schemas,
 //!   install files, msi templates and substitutions) for ~2 minutes (`HOSTILE_FUZZ_SECS`),
 //!   reproducible from the printed seed (`HOSTILE_FUZZ_SEED`);
 //! - `jinja_payloads_match_jinja2_or_fail_cleanly`: each payload class,
@@ -719,6 +720,28 @@ struct Seed {
     context: Vec<(String, String)>,
 }
 
+/// One instance and its definitions: the instance as a seed, and each
+/// definition file (as support for `runtime generate`, or for the schema).
+fn push_case(seeds: &mut Vec<Seed>, inst: &str, defs: &[(String, String)]) {
+    seeds.push(Seed {
+        kind: "instance",
+        text: inst.to_string(),
+        context: defs.to_vec(),
+    });
+    for (i, (name, text)) in defs.iter().enumerate() {
+        let mut context = defs.to_vec();
+        context.remove(i);
+        context.push(("instance.yaml".into(), inst.to_string()));
+        seeds.push(Seed {
+            kind: if i % 2 == 0 { "support" } else { "schema" },
+            text: text.clone(),
+            context: std::iter::once((format!("seed:{name}"), String::new()))
+                .chain(context)
+                .collect(),
+        });
+    }
+}
+
 fn fuzz_seeds() -> Vec<Seed> {
     let samples = common::shared().join("conformance/ibek-samples");
     let mut seeds = Vec::new();
@@ -741,23 +764,31 @@ fn fuzz_seeds() -> Vec<Seed> {
                 ))
             })
             .collect();
-        seeds.push(Seed {
-            kind: "instance",
-            text: inst.clone(),
-            context: defs.clone(),
-        });
-        for (i, (name, text)) in defs.iter().enumerate() {
-            let mut context = defs.clone();
-            context.remove(i);
-            context.push(("instance.yaml".into(), inst.clone()));
-            seeds.push(Seed {
-                kind: if i % 2 == 0 { "support" } else { "schema" },
-                text: text.clone(),
-                context: std::iter::once((format!("seed:{name}"), String::new()))
-                    .chain(context)
-                    .collect(),
-            });
-        }
+        push_case(&mut seeds, &inst, &defs);
+    }
+    // the real instances of the shared corpus (cases/NAME/instance, defs/), with their definitions
+    let real = common::shared().join("conformance/real-world/cases");
+    for case in walkdir::WalkDir::new(&real)
+        .max_depth(1)
+        .min_depth(1)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_map(Result::ok)
+    {
+        let Ok(inst) = fs_err::read_to_string(case.path().join("instance/ioc.yaml")) else {
+            continue;
+        };
+        let defs: Vec<(String, String)> = walkdir::WalkDir::new(case.path().join("defs"))
+            .sort_by_file_name()
+            .into_iter()
+            .filter_map(Result::ok)
+            .filter(|e| e.file_type().is_file())
+            .filter_map(|e| {
+                let text = fs_err::read_to_string(e.path()).ok()?;
+                Some((e.file_name().to_string_lossy().into_owned(), text))
+            })
+            .collect();
+        push_case(&mut seeds, &inst, &defs);
     }
     // install files of the project's fixtures (planned with `support build --dry-run`)
     let install_dirs = [
