@@ -742,6 +742,33 @@ fn push_case(seeds: &mut Vec<Seed>, inst: &str, defs: &[(String, String)]) {
     }
 }
 
+/// The real instances of the shared corpus (`cases/NAME/instance`, `defs/`), with their definitions.
+fn real_world_seeds(seeds: &mut Vec<Seed>) {
+    let real = common::shared().join("conformance/real-world/cases");
+    for case in walkdir::WalkDir::new(&real)
+        .max_depth(1)
+        .min_depth(1)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_map(Result::ok)
+    {
+        let Ok(inst) = fs_err::read_to_string(case.path().join("instance/ioc.yaml")) else {
+            continue;
+        };
+        let defs: Vec<(String, String)> = walkdir::WalkDir::new(case.path().join("defs"))
+            .sort_by_file_name()
+            .into_iter()
+            .filter_map(Result::ok)
+            .filter(|e| e.file_type().is_file())
+            .filter_map(|e| {
+                let text = fs_err::read_to_string(e.path()).ok()?;
+                Some((e.file_name().to_string_lossy().into_owned(), text))
+            })
+            .collect();
+        push_case(seeds, &inst, &defs);
+    }
+}
+
 fn fuzz_seeds() -> Vec<Seed> {
     let samples = common::shared().join("conformance/ibek-samples");
     let mut seeds = Vec::new();
@@ -766,30 +793,7 @@ fn fuzz_seeds() -> Vec<Seed> {
             .collect();
         push_case(&mut seeds, &inst, &defs);
     }
-    // the real instances of the shared corpus (cases/NAME/instance, defs/), with their definitions
-    let real = common::shared().join("conformance/real-world/cases");
-    for case in walkdir::WalkDir::new(&real)
-        .max_depth(1)
-        .min_depth(1)
-        .sort_by_file_name()
-        .into_iter()
-        .filter_map(Result::ok)
-    {
-        let Ok(inst) = fs_err::read_to_string(case.path().join("instance/ioc.yaml")) else {
-            continue;
-        };
-        let defs: Vec<(String, String)> = walkdir::WalkDir::new(case.path().join("defs"))
-            .sort_by_file_name()
-            .into_iter()
-            .filter_map(Result::ok)
-            .filter(|e| e.file_type().is_file())
-            .filter_map(|e| {
-                let text = fs_err::read_to_string(e.path()).ok()?;
-                Some((e.file_name().to_string_lossy().into_owned(), text))
-            })
-            .collect();
-        push_case(&mut seeds, &inst, &defs);
-    }
+    real_world_seeds(&mut seeds);
     // install files of the project's fixtures (planned with `support build --dry-run`)
     let install_dirs = [
         common::root().join("tests/schema/install"),
