@@ -15,6 +15,12 @@
 //! file by file, each file written to a temporary beside it and renamed
 //! over the old one, as ibek writes into such folders. Like ibek, the
 //! target folder holds only the generated files afterwards.
+//!
+//! Files whose bytes are already there are left alone: a folder that holds
+//! exactly the set is not replaced, and a file written in place that already
+//! has the text (and ibek's mode) is not rewritten. An IOC restarted onto a
+//! persistent `opi` volume so costs no file churn, and screen servers
+//! watching it see no change.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsString;
@@ -97,10 +103,13 @@ pub fn recover(folder: &Path) -> io::Result<()> {
 
 /// Writes `set` into a fresh staging folder (nobody else sees it yet).
 fn write_staged(root: &Path, set: &OutputSet) -> io::Result<()> {
+    let mut made: BTreeSet<PathBuf> = BTreeSet::new();
     for (rel, text) in &set.0 {
         let path = root.join(rel);
         if let Some(dir) = path.parent() {
-            fs_err::create_dir_all(dir)?;
+            if made.insert(dir.to_path_buf()) {
+                fs_err::create_dir_all(dir)?;
+            }
         }
         fs_err::write(&path, text)?;
     }
@@ -130,6 +139,9 @@ pub fn write_folder(folder: &Path, set: &OutputSet) -> io::Result<()> {
     recover(folder)?;
     if written_in_place(folder, &parent) {
         return write_in_place(folder, set);
+    }
+    if holds_exactly(folder, set) {
+        return Ok(());
     }
     let staging = tempfile::Builder::new()
         .prefix(&format!(".{name}{NEW_TAG}"))
@@ -232,14 +244,86 @@ fn clean_in_place_temporaries(folder: &Path) -> io::Result<()> {
     Ok(())
 }
 
+/// Whether the regular file at `path` (not a symlink) holds exactly `text`.
+fn file_holds(path: &Path, text: &str) -> bool {
+    match path.symlink_metadata() {
+        Ok(m) if m.file_type().is_file() && m.len() == text.len() as u64 => {
+            std::fs::read(path).is_ok_and(|bytes| bytes == text.as_bytes())
+        }
+        _ => false,
+    }
+}
+
+/// Whether `folder` (a real folder) holds the files of `set` with their
+/// bytes and nothing else: then replacing it would change nothing.
+fn holds_exactly(folder: &Path, set: &OutputSet) -> bool {
+    match folder.symlink_metadata() {
+        Ok(m) if m.file_type().is_dir() => {}
+        _ => return false,
+    }
+    let mut files = 0usize;
+    for entry in walkdir::WalkDir::new(folder)
+        .min_depth(1)
+        .follow_links(false)
+    {
+        let Ok(entry) = entry else {
+            return false;
+        };
+        let kind = entry.file_type();
+        if kind.is_dir() {
+            continue;
+        }
+        if !kind.is_file() {
+            return false;
+        }
+        let Ok(rel) = entry.path().strip_prefix(folder) else {
+            return false;
+        };
+        match set.0.get(rel) {
+            Some(text) if file_holds(entry.path(), text) => files += 1,
+            _ => return false,
+        }
+    }
+    // a folder the set does not need (an empty one) would be left behind
+    files == set.0.len() && dirs_needed(folder, set)
+}
+
+/// Whether every folder under `folder` holds some file of `set`.
+fn dirs_needed(folder: &Path, set: &OutputSet) -> bool {
+    let needed: BTreeSet<&Path> = set
+        .0
+        .keys()
+        .flat_map(|rel| rel.ancestors().skip(1))
+        .filter(|a| !a.as_os_str().is_empty())
+        .collect();
+    walkdir::WalkDir::new(folder)
+        .min_depth(1)
+        .follow_links(false)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_dir())
+        .all(|e| {
+            e.path()
+                .strip_prefix(folder)
+                .is_ok_and(|rel| needed.contains(rel))
+        })
+}
+
 /// Writes each file of `set` into `folder` (created if missing), each one
 /// atomically (temporary file, then rename); other files in `folder` stay.
+/// A file that already holds its text with mode 0644 is not rewritten.
 pub fn write_files(folder: &Path, set: &OutputSet) -> io::Result<()> {
     fs_err::create_dir_all(folder)?;
+    let mut made: BTreeSet<PathBuf> = BTreeSet::new();
     for (rel, text) in &set.0 {
         let path = folder.join(rel);
         let dir = path.parent().unwrap_or(folder);
-        fs_err::create_dir_all(dir)?;
+        if made.insert(dir.to_path_buf()) {
+            fs_err::create_dir_all(dir)?;
+        }
+        if file_holds(&path, text) && mode_is(&path, 0o644) {
+            continue;
+        }
         let file_name = path
             .file_name()
             .map_or_else(|| "file".into(), |n| n.to_string_lossy().into_owned());
@@ -258,6 +342,12 @@ pub fn write_files(folder: &Path, set: &OutputSet) -> io::Result<()> {
         tmp.persist(&path).map_err(|e| e.error)?;
     }
     Ok(())
+}
+
+fn mode_is(path: &Path, mode: u32) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    path.symlink_metadata()
+        .is_ok_and(|m| m.permissions().mode() & 0o7777 == mode)
 }
 
 /// Whether two paths name the same folder (compared after resolving links when they exist).
@@ -333,5 +423,54 @@ mod tests {
         assert_eq!(fs_err::read_to_string(real.join("st.cmd")).unwrap(), "boot");
         assert_eq!(fs_err::read_to_string(real.join("sub/x.db")).unwrap(), "db");
         assert!(!real.join("stale.txt").exists());
+    }
+
+    fn inode(p: &Path) -> u64 {
+        use std::os::unix::fs::MetadataExt;
+        p.symlink_metadata().unwrap().ino()
+    }
+
+    #[test]
+    fn a_folder_already_holding_the_set_is_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("opi");
+        let files = set(&[("a.bob", "A"), ("sub/b.bob", "B")]);
+        write_folder(&out, &files).unwrap();
+        let (folder, file) = (inode(&out), inode(&out.join("sub/b.bob")));
+        write_folder(&out, &files).unwrap();
+        assert_eq!((inode(&out), inode(&out.join("sub/b.bob"))), (folder, file));
+        // one changed byte, one extra file or one extra folder: replaced
+        for change in ["text", "extra file", "extra folder"] {
+            match change {
+                "text" => fs_err::write(out.join("a.bob"), "a").unwrap(),
+                "extra file" => fs_err::write(out.join("stale.bob"), "S").unwrap(),
+                _ => fs_err::create_dir_all(out.join("empty")).unwrap(),
+            }
+            let before = inode(&out);
+            write_folder(&out, &files).unwrap();
+            assert_ne!(inode(&out), before, "{change}");
+            assert_eq!(fs_err::read_to_string(out.join("a.bob")).unwrap(), "A");
+            assert!(!out.join("stale.bob").exists() && !out.join("empty").exists());
+        }
+    }
+
+    #[test]
+    fn files_written_in_place_are_rewritten_only_when_they_differ() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let files = set(&[("x.template", "X"), ("y.template", "Y")]);
+        write_files(dir.path(), &files).unwrap();
+        let x = dir.path().join("x.template");
+        let y = dir.path().join("y.template");
+        let (x0, y0) = (inode(&x), inode(&y));
+        fs_err::write(&y, "changed").unwrap();
+        write_files(dir.path(), &files).unwrap();
+        assert_eq!(inode(&x), x0, "unchanged file not rewritten");
+        assert_ne!(inode(&y), y0);
+        assert_eq!(fs_err::read_to_string(&y).unwrap(), "Y");
+        // the right text with another mode is rewritten with ibek's mode
+        fs_err::set_permissions(&x, std::fs::Permissions::from_mode(0o600)).unwrap();
+        write_files(dir.path(), &files).unwrap();
+        assert_eq!(x.metadata().unwrap().permissions().mode() & 0o777, 0o644);
     }
 }

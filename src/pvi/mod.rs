@@ -19,8 +19,9 @@ pub mod read;
 pub mod screen;
 pub mod template;
 
-use std::collections::HashMap;
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::diag::Diagnostic;
 use crate::output::OutputSet;
@@ -74,44 +75,55 @@ pub fn device_name(yaml_path: &str) -> String {
 
 /// Generates the templates, screens and index for `entities` (ibek's `generate_pvi`
 /// and `generate_index`); `title` is the IOC name.
+///
+/// The result, errors included, is what handling the entities one by one
+/// gives (the first failing entity's error), but each device file is read,
+/// resolved and formatted once, on as many threads as the machine has.
 pub fn generate_pvi(
     entities: &[PviEntity],
     title: &str,
     settings: &PviSettings,
 ) -> Result<PviFiles, Diagnostic> {
     let search = SearchPath::new(vec![settings.config_dir.clone(), settings.pvi_defs.clone()]);
+    let (steps, jobs, stopped) = plan(entities, settings);
+    let done = run_jobs(&jobs, &search);
+
     let mut files = PviFiles::default();
-    let mut devices: HashMap<PathBuf, Device> = HashMap::new();
-    let mut formatted: Vec<String> = Vec::new();
     // (device label, screen file, macros) per index button
     let mut index: Vec<IndexEntry> = Vec::new();
-    for e in entities {
-        let path = find_device(e, settings)?;
-        let name = device_name(&path.display().to_string());
-        if !(e.pv || !formatted.contains(&name) || e.ui_index) {
-            continue;
-        }
-        if !devices.contains_key(&path) {
-            let mut device = search.load(&path).map_err(|d| about(d, e))?;
-            device::resolve_parents(&mut device, &search).map_err(|d| about(d, e))?;
-            devices.insert(path.clone(), device);
-        }
-        let device = &devices[&path];
+    for step in &steps {
+        let e = step.entity;
+        let job = &done[step.job];
+        let device = job.device.as_ref().map_err(|d| about(d.clone(), e))?;
         if e.pv {
-            files.templates.insert(
-                format!("{name}.pvi.template"),
-                template::format_template(device, &e.pv_prefix),
-            );
+            let text = job
+                .templates
+                .iter()
+                .find(|(prefix, _)| *prefix == e.pv_prefix)
+                .map(|(_, t)| t.clone())
+                .unwrap_or_default();
+            files
+                .templates
+                .insert(format!("{}.pvi.template", step.name), text);
         }
-        let bob_name = format!("{name}.pvi.bob");
-        if !formatted.contains(&name) {
-            format_device(device, &format!("{name}.pvi"), &mut files.screens)
-                .map_err(|d| about(d, e))?;
-            formatted.push(name.clone());
+        if step.formats {
+            if let Some(screens) = &job.screens {
+                let screens = screens.as_ref().map_err(|d| about(d.clone(), e))?;
+                for (name, text) in &screens.0 {
+                    files.screens.0.insert(name.clone(), text.clone());
+                }
+            }
         }
         if e.ui_index {
-            index.push((device.label.clone(), bob_name, e.index_macros.clone()));
+            index.push((
+                device.label.clone(),
+                format!("{}.pvi.bob", step.name),
+                e.index_macros.clone(),
+            ));
         }
+    }
+    if let Some(err) = stopped {
+        return Err(err);
     }
     let children = index
         .into_iter()
@@ -149,6 +161,158 @@ pub fn generate_pvi(
     };
     format_device(&index_device, "index", &mut files.screens)?;
     Ok(files)
+}
+
+/// What one entity asks of the pvi step, decided before any device file is read.
+struct Step<'a> {
+    entity: &'a PviEntity,
+    /// The device name (file name up to the first dot).
+    name: String,
+    /// The first entity of this device name: its device's screens are written.
+    formats: bool,
+    /// Index into the jobs.
+    job: usize,
+}
+
+/// One device file to read, resolve and format.
+struct Job {
+    path: PathBuf,
+    /// The screen stem, when this device's screens are written.
+    screen: Option<String>,
+    /// The `pv_prefix`es its templates are made with.
+    prefixes: Vec<String>,
+}
+
+/// What a job made.
+struct Done {
+    device: Result<Device, Diagnostic>,
+    screens: Option<Result<OutputSet, Diagnostic>>,
+    templates: Vec<(String, String)>,
+}
+
+/// ibek's loop over the entities without reading any device file: which
+/// entities count (an entity without `pv` or `ui_index` whose device's
+/// screen is already written adds nothing), which one writes each screen,
+/// the device files to read (in first-use order), and the error that ends
+/// the loop when a device file cannot be found.
+fn plan<'a>(
+    entities: &'a [PviEntity],
+    settings: &PviSettings,
+) -> (Vec<Step<'a>>, Vec<Job>, Option<Diagnostic>) {
+    let mut steps = Vec::new();
+    let mut jobs: Vec<Job> = Vec::new();
+    let mut formatted: HashSet<String> = HashSet::new();
+    for e in entities {
+        let path = match find_device(e, settings) {
+            Ok(p) => p,
+            Err(d) => return (steps, jobs, Some(d)),
+        };
+        let name = device_name(&path.display().to_string());
+        if !e.pv && !e.ui_index && formatted.contains(&name) {
+            continue;
+        }
+        let formats = formatted.insert(name.clone());
+        let job = if let Some(i) = jobs.iter().position(|j| j.path == path) {
+            i
+        } else {
+            jobs.push(Job {
+                path,
+                screen: None,
+                prefixes: Vec::new(),
+            });
+            jobs.len() - 1
+        };
+        if formats {
+            jobs[job].screen = Some(format!("{name}.pvi"));
+        }
+        if e.pv && !jobs[job].prefixes.contains(&e.pv_prefix) {
+            jobs[job].prefixes.push(e.pv_prefix.clone());
+        }
+        steps.push(Step {
+            entity: e,
+            name,
+            formats,
+            job,
+        });
+    }
+    (steps, jobs, None)
+}
+
+/// Reads, resolves and formats each device, on up to one thread per core;
+/// the results come back in the jobs' order whatever thread made them.
+fn run_jobs(jobs: &[Job], search: &SearchPath) -> Vec<Done> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .min(jobs.len());
+    if threads <= 1 {
+        return jobs.iter().map(|j| run_job(j, search)).collect();
+    }
+    let next = AtomicUsize::new(0);
+    let mut done: Vec<Option<Done>> = jobs.iter().map(|_| None).collect();
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut made = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(job) = jobs.get(i) else {
+                            break made;
+                        };
+                        made.push((i, run_job(job, search)));
+                    }
+                })
+            })
+            .collect();
+        for worker in workers {
+            match worker.join() {
+                Ok(made) => {
+                    for (i, d) in made {
+                        done[i] = Some(d);
+                    }
+                }
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+    });
+    done.into_iter()
+        .map(|d| {
+            d.unwrap_or_else(|| Done {
+                device: Err(Diagnostic::plain(None, "a pvi worker thread ended early")),
+                screens: None,
+                templates: Vec::new(),
+            })
+        })
+        .collect()
+}
+
+fn run_job(job: &Job, search: &SearchPath) -> Done {
+    let device = search.load(&job.path).and_then(|d| {
+        let mut device = Device::clone(&d);
+        device::resolve_parents(&mut device, search)?;
+        Ok(device)
+    });
+    let Ok(dev) = &device else {
+        return Done {
+            device,
+            screens: None,
+            templates: Vec::new(),
+        };
+    };
+    let templates = job
+        .prefixes
+        .iter()
+        .map(|p| (p.clone(), template::format_template(dev, p)))
+        .collect();
+    let screens = job.screen.as_ref().map(|stem| {
+        let mut out = OutputSet::default();
+        format_device(dev, stem, &mut out).map(|()| out)
+    });
+    Done {
+        device,
+        screens,
+        templates,
+    }
 }
 
 fn about(d: Diagnostic, e: &PviEntity) -> Diagnostic {
@@ -272,6 +436,66 @@ mod tests {
         assert_eq!(
             find_device(&entity("ok.pvi.device.yaml"), &settings).unwrap(),
             settings.pvi_defs.join("ok.pvi.device.yaml")
+        );
+    }
+
+    #[test]
+    fn the_first_failing_entity_gives_the_error_as_one_by_one_would() {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = PviSettings {
+            config_dir: dir.path().join("ioc/config"),
+            pvi_defs: dir.path().join("pvi-defs"),
+        };
+        fs_err::create_dir_all(&settings.pvi_defs).unwrap();
+        fs_err::create_dir_all(&settings.config_dir).unwrap();
+        for n in ["Good1", "Good2", "Good3"] {
+            fs_err::write(
+                settings.pvi_defs.join(format!("{n}.pvi.device.yaml")),
+                format!("label: {n}\nchildren: []\n"),
+            )
+            .unwrap();
+        }
+        fs_err::write(
+            settings.pvi_defs.join("Broken.pvi.device.yaml"),
+            "label: [unclosed\n",
+        )
+        .unwrap();
+        let named = |names: &[&str]| -> Vec<PviEntity> {
+            names
+                .iter()
+                .enumerate()
+                .map(|(i, n)| PviEntity {
+                    entity: format!("entity{i}"),
+                    ..entity(&format!("{n}.pvi.device.yaml"))
+                })
+                .collect()
+        };
+        let err = |names: &[&str]| {
+            format!(
+                "{:?}",
+                generate_pvi(&named(names), "ioc", &settings).unwrap_err()
+            )
+        };
+        // a broken file before a missing one: the broken one's error, and the reverse
+        let e = err(&["Good1", "Broken", "Good2", "Missing"]);
+        assert!(e.contains("entity1") && !e.contains("Missing"), "{e}");
+        let e = err(&["Good1", "Missing", "Broken", "Good2"]);
+        assert!(e.contains("Missing") && !e.contains("entity2"), "{e}");
+        // all good: every template, in whatever order the threads finished
+        let files = generate_pvi(&named(&["Good3", "Good1", "Good2"]), "ioc", &settings).unwrap();
+        let names: Vec<_> = files
+            .templates
+            .0
+            .keys()
+            .map(|k| k.display().to_string())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "Good1.pvi.template",
+                "Good2.pvi.template",
+                "Good3.pvi.template"
+            ]
         );
     }
 }

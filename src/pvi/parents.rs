@@ -3,39 +3,47 @@
 //! config folder before `$EPICS_ROOT/pvi-defs`, each read once, and their
 //! components merged group by group.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use super::device::{is_pascal, Component, Device, Include, Item, Kind, Layout};
 use super::read::{load_device, DEVICE_SUFFIX};
 use crate::diag::Diagnostic;
 
 /// Where device files are looked for, first match wins (ibek: the IOC's
-/// config folder, then `$EPICS_ROOT/pvi-defs`); each file is read once.
+/// config folder, then `$EPICS_ROOT/pvi-defs`); each file is read once,
+/// also when several threads resolve devices that share parents.
 #[derive(Debug, Default)]
 pub struct SearchPath {
     dirs: Vec<PathBuf>,
-    cache: std::cell::RefCell<std::collections::HashMap<PathBuf, Device>>,
+    cache: Mutex<HashMap<PathBuf, Arc<Loaded>>>,
 }
+
+/// A device file, read by the first thread that asks for it.
+type Loaded = OnceLock<Result<Arc<Device>, Diagnostic>>;
 
 impl SearchPath {
     /// A search path over `dirs`.
     pub fn new(dirs: Vec<PathBuf>) -> SearchPath {
         SearchPath {
             dirs,
-            cache: std::cell::RefCell::default(),
+            cache: Mutex::default(),
         }
     }
 
     /// The device file at `path`, read and checked once.
-    pub fn load(&self, path: &Path) -> Result<Device, Diagnostic> {
-        if let Some(d) = self.cache.borrow().get(path) {
-            return Ok(d.clone());
-        }
-        let d = load_device(path)?;
-        self.cache
-            .borrow_mut()
-            .insert(path.to_path_buf(), d.clone());
-        Ok(d)
+    pub fn load(&self, path: &Path) -> Result<Arc<Device>, Diagnostic> {
+        let cell = {
+            // a poisoned lock only means another thread panicked, which aborts
+            let mut cache = self
+                .cache
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            Arc::clone(cache.entry(path.to_path_buf()).or_default())
+        };
+        // reading one file never asks for another, so no thread waits on itself
+        cell.get_or_init(|| load_device(path).map(Arc::new)).clone()
     }
 
     /// pvi's `find_pvi_yaml`: the first folder holding an entry of that name.
@@ -118,15 +126,16 @@ fn find_components(name: &str, search: &SearchPath) -> Result<Vec<Item>, Diagnos
             "put the parent's device file into the IOC's config folder or $EPICS_ROOT/pvi-defs",
         ));
     };
-    let mut device = search.load(&path)?;
+    let device = search.load(&path)?;
+    let mut children = device.children.clone();
     if let Some(p) = &device.parent {
-        device.children.push(Item::Include(Include {
+        children.push(Item::Include(Include {
             file_name: p.clone(),
             in_subscreen: false,
             macros: None,
         }));
     }
-    Ok(device.children)
+    Ok(children)
 }
 
 fn expand_include(
