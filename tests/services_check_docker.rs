@@ -286,3 +286,111 @@ fn definitions_come_from_the_image_once_per_id_and_then_from_the_cache() {
         detail(&r, "ioc-02", "generate")
     );
 }
+
+/// Debian's `docker-registry` on a loopback port of its own, stopped on drop.
+struct Registry {
+    child: std::process::Child,
+    host: String,
+}
+
+impl Registry {
+    fn start(dir: &Path) -> Registry {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let host = format!("127.0.0.1:{port}");
+        let config = dir.join("registry.yml");
+        fs_err::write(
+            &config,
+            format!(
+                "version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: {host}\n",
+                dir.join("registry-data").display()
+            ),
+        )
+        .unwrap();
+        let child = Command::new("docker-registry")
+            .arg("serve")
+            .arg(&config)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("docker-registry runs (`.ci/setup` installs Debian's docker-registry)");
+        let started = std::time::Instant::now();
+        while std::net::TcpStream::connect(&host).is_err() {
+            assert!(
+                started.elapsed().as_secs() < 30,
+                "docker-registry did not listen"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        Registry { child, host }
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn pull_fetches_an_image_that_is_not_present_locally() {
+    require_docker();
+    let tmp = tempfile::tempdir().unwrap();
+    let local = format!("iocforge-check-pull:{}", std::process::id());
+    let (_image, _) = build_image(tmp.path(), &local);
+    let registry = Registry::start(tmp.path());
+    let remote = format!(
+        "{}/iocforge-check-pull:{}",
+        registry.host,
+        std::process::id()
+    );
+    let pushed = Image(remote.clone());
+    for args in [
+        vec!["tag", local.as_str(), remote.as_str()],
+        vec!["push", remote.as_str()],
+        vec!["rmi", remote.as_str()],
+    ] {
+        let out = docker(&args);
+        assert!(
+            out.status.success(),
+            "docker {args:?}: {}",
+            text(&out.stderr)
+        );
+    }
+    let root = repo(tmp.path(), &remote);
+    let cache = tmp.path().join("cache");
+
+    let r = check(&root, &cache, &remote, "-", &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(status(&r, "ioc-01", "generate"), "skip");
+
+    let out = Command::new(common::iocforge())
+        .args(["services", "check"])
+        .arg(&root)
+        .args(["--all", "--pull", "--format", "json"])
+        .env("XDG_CACHE_HOME", &cache)
+        .output()
+        .unwrap();
+    let outcomes: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    let r = Run {
+        code: out.status.code().unwrap_or(-1),
+        stderr: text(&out.stderr),
+        outcomes,
+        created: 0,
+    };
+    // the pulled image passes; one no registry serves fails (a pull was asked for)
+    assert_eq!(status(&r, "ioc-01", "generate"), "pass", "{}", r.stderr);
+    assert_eq!(status(&r, "ioc-02", "generate"), "pass");
+    assert_eq!(
+        status(&r, "ioc-03", "generate"),
+        "fail",
+        "no registry answers for it"
+    );
+    let present = docker(&["image", "inspect", &remote]);
+    assert!(present.status.success(), "the image was not pulled");
+    drop(pushed);
+}
