@@ -47,6 +47,9 @@ pub const IBEK_ALLOW_DIRTY: &str = "IBEK_ALLOW_DIRTY";
 pub const IBEK_SCHEMA_CACHE: &str = "IBEK_SCHEMA_CACHE";
 /// The host published base schemas are fetched from (default `https://github.com`).
 pub const IOCFORGE_SCHEMA_BASE_URL: &str = "IOCFORGE_SCHEMA_BASE_URL";
+/// The cache folder of `services check`'s image definitions (`$XDG_CACHE_HOME/iocforge/image-defs`;
+/// `~/.cache` when unset).
+pub const XDG_CACHE_HOME: &str = "XDG_CACHE_HOME";
 /// The home folder (the schema cache's default parent).
 pub const HOME: &str = "HOME";
 /// Proxy for https URLs (`https_proxy` is read first, as Python's urllib does).

@@ -125,13 +125,20 @@ struct Checked {
 }
 
 fn check(root: &Path, defs: &Path) -> Checked {
-    let out = Command::new(common::iocforge())
-        .args(["services", "check"])
+    check_env(root, defs, &[])
+}
+
+/// `services check --all` with some environment variables set (e.g. `PATH`).
+fn check_env(root: &Path, defs: &Path, env: &[(&str, &std::ffi::OsStr)]) -> Checked {
+    let mut cmd = Command::new(common::iocforge());
+    cmd.args(["services", "check"])
         .arg(root)
         .args(["--all", "--format", "json", "--definitions"])
-        .arg(defs)
-        .output()
-        .unwrap();
+        .arg(defs);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     Checked {
         code: out.status.code().unwrap_or(-1),
@@ -508,4 +515,271 @@ fn services_in_ci_skip_checks_are_skipped() {
     assert_eq!(c.code, 0, "{}\n{:?}", c.stderr, c.outcomes);
     assert_eq!(status(&c, "ioc-02", "all"), "skip");
     assert_eq!(status(&c, "ioc-01", "generate"), "pass");
+}
+
+/// A loopback URL nothing listens on: `pattern add` finds no published schema.
+fn dead_url() -> String {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", l.local_addr().unwrap());
+    drop(l);
+    url
+}
+
+#[test]
+fn vendored_patterns_are_checked_against_their_lock() {
+    let tmp = tempfile::tempdir().unwrap();
+    let defs = definitions(tmp.path());
+    let root = repo(tmp.path());
+    // a local pattern library (a plain folder) vendored by `pattern add`
+    let lib = tmp.path().join("lib");
+    fs_err::create_dir_all(lib.join("simple/sub")).unwrap();
+    fs_err::write(lib.join("simple/simple.db"), "record(ao, \"X\") {}\n").unwrap();
+    fs_err::write(lib.join("simple/sub/more.db"), "record(ao, \"Y\") {}\n").unwrap();
+    let dest = root.join("services/ioc-01");
+    let out = Command::new(common::iocforge())
+        .args(["pattern", "add", "local:simple@1.0"])
+        .arg(&dest)
+        .env("IBEK_PATTERN_LIBRARIES", format!("local={}", lib.display()))
+        .env("IBEK_SCHEMA_CACHE", tmp.path().join("schema-cache"))
+        .env("IOCFORGE_SCHEMA_BASE_URL", dead_url())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lock = fs_err::read_to_string(dest.join("runtime-lock.yaml")).unwrap();
+    assert!(dest.join("config/simple.db").is_file(), "{lock}");
+
+    let c = check(&root, &defs);
+    assert_eq!(c.code, 0, "{}\n{:?}", c.stderr, c.outcomes);
+    assert_eq!(status(&c, "ioc-01", "pattern"), "pass");
+    assert_eq!(status(&c, "ioc-02", "pattern"), "skip");
+
+    // an edited vendored file: the check fails, naming the file and the lock's entry
+    append(&root, "services/ioc-01/config/simple.db", "# local edit\n");
+    let c = check(&root, &defs);
+    assert_eq!(c.code, 1, "{}", c.stderr);
+    assert_eq!(status(&c, "ioc-01", "pattern"), "fail");
+    assert_eq!(status(&c, "ioc-01", "generate"), "pass");
+    let entry_line = lock
+        .lines()
+        .position(|l| l.trim_start().starts_with("config/simple.db:"))
+        .expect("the lock records config/simple.db")
+        + 1;
+    let found = problems(&c, "ioc-01");
+    let expected_at = format!("services/ioc-01/runtime-lock.yaml:{entry_line}:");
+    assert!(
+        found.contains(&expected_at),
+        "`{expected_at}` not in {found}"
+    );
+    assert!(
+        found.contains("services/ioc-01/config/simple.db") && found.contains("hash mismatch"),
+        "{found}"
+    );
+    assert!(!found.contains("sub/more.db"), "{found}");
+    let failed: Vec<&str> = c
+        .outcomes
+        .iter()
+        .filter(|o| o["ok"] == false)
+        .map(|o| o["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(failed, ["ioc-01"]);
+
+    // a vendored file gone: fails too
+    fs_err::remove_file(root.join("services/ioc-01/config/sub/more.db")).unwrap();
+    let c = check(&root, &defs);
+    let found = problems(&c, "ioc-01");
+    assert!(
+        found.contains("config/sub/more.db") && found.contains("missing vendored file"),
+        "{found}"
+    );
+}
+
+fn detail(c: &Checked, name: &str, check: &str) -> String {
+    outcome(c, name)["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["check"] == check)
+        .map(|k| k["detail"].as_str().unwrap().to_string())
+        .unwrap_or_default()
+}
+
+/// A folder holding `helm`: tests/services/helm.py on the real Helm engine
+/// (helm-python-sdk), logging each call to `log`.
+fn helm_on_path(dir: &Path, log: &Path) -> std::ffi::OsString {
+    use std::os::unix::fs::PermissionsExt;
+    let bin = dir.join("helm-bin");
+    fs_err::create_dir_all(&bin).unwrap();
+    let python = common::tools().join("helm/bin/python");
+    assert!(
+        python.exists(),
+        "helm-python-sdk venv not found at {}: run `.ci/setup` first",
+        python.display()
+    );
+    let script = format!(
+        "#!/bin/sh\nHELM_SHIM_LOG='{}' exec '{}' '{}' \"$@\"\n",
+        log.display(),
+        python.display(),
+        common::root().join("tests/services/helm.py").display()
+    );
+    let helm = bin.join("helm");
+    fs_err::write(&helm, script).unwrap();
+    fs_err::set_permissions(&helm, std::fs::Permissions::from_mode(0o755)).unwrap();
+    bin.into_os_string()
+}
+
+/// The fixture repository with its chart dependencies as `file://` charts
+/// inside it (`.charts/NAME-VERSION`), so Helm builds them offline.
+fn repo_with_local_charts(dir: &Path) -> PathBuf {
+    let root = repo(dir);
+    common::copy_dir(
+        &common::root().join("tests/services/charts"),
+        &root.join(".charts"),
+    );
+    replace(
+        &root,
+        ".helm-shared/Chart.yaml",
+        "oci://charts.invalid/epics-containers",
+        "file://../../.charts/ioc-instance-1.0.0",
+    );
+    replace(
+        &root,
+        ".helm-shared/LegacyChart.yaml",
+        "oci://charts.invalid/diamond",
+        "file://../../.charts/dev-c7-1.0.0",
+    );
+    root
+}
+
+#[test]
+fn helm_lint_and_template_run_through_the_helm_on_path() {
+    let tmp = tempfile::tempdir().unwrap();
+    let defs = definitions(tmp.path());
+    let root = repo_with_local_charts(tmp.path());
+    let log = tmp.path().join("helm.log");
+    let path = helm_on_path(tmp.path(), &log);
+    let c = check_env(&root, &defs, &[("PATH", &path)]);
+    assert_eq!(c.code, 0, "{}\n{:?}", c.stderr, c.outcomes);
+    let charted = [
+        "ioc-01",
+        "ioc-02",
+        "ioc-03",
+        "ioc-04",
+        "ioc-05",
+        "ioc-06",
+        "motor-01",
+        "legacy-01",
+        "monitor",
+    ];
+    for name in charted {
+        assert_eq!(
+            status(&c, name, "helm-lint"),
+            "pass",
+            "{name}: {}",
+            problems(&c, name)
+        );
+        assert_eq!(
+            status(&c, name, "helm-template"),
+            "pass",
+            "{name}: {}",
+            problems(&c, name)
+        );
+    }
+    // helm ran as services CI runs it: dependencies built, then the layered values
+    let calls = fs_err::read_to_string(&log).unwrap();
+    assert!(
+        calls.contains("dependency build services/ioc-01\n"),
+        "{calls}"
+    );
+    assert!(
+        calls.contains(
+            "template ioc-01 services/ioc-01 --values services/values.yaml --values services/ioc-01/values.yaml\n"
+        ),
+        "{calls}"
+    );
+    assert!(
+        calls.contains(
+            "lint services/monitor --values services/values.yaml --values services/monitor/values.yaml\n"
+        ),
+        "{calls}"
+    );
+    assert!(
+        !calls.contains("dependency build services/monitor"),
+        "{calls}"
+    );
+    // on a copy: the service folders get no charts/ or Chart.lock
+    for name in charted {
+        let dir = root.join("services").join(name);
+        assert!(
+            !dir.join("charts").exists() && !dir.join("Chart.lock").exists(),
+            "{name}"
+        );
+    }
+
+    // no helm on PATH: skipped, saying so
+    let empty = tmp.path().join("empty-bin");
+    fs_err::create_dir_all(&empty).unwrap();
+    let c = check_env(&root, &defs, &[("PATH", empty.as_os_str())]);
+    assert_eq!(c.code, 0, "{}", c.stderr);
+    assert_eq!(status(&c, "ioc-01", "helm-lint"), "skip");
+    assert_eq!(detail(&c, "ioc-01", "helm-template"), "helm not on PATH");
+}
+
+#[test]
+fn helm_failures_carry_helms_message() {
+    let tmp = tempfile::tempdir().unwrap();
+    let defs = definitions(tmp.path());
+    let root = repo_with_local_charts(tmp.path());
+    let log = tmp.path().join("helm.log");
+    let path = helm_on_path(tmp.path(), &log);
+    // a broken template: that service fails with Helm's message
+    append(
+        &root,
+        "services/monitor/templates/deployment.yaml",
+        "          imagePullPolicy: {{ .Values.monitor.pull | quote }\n",
+    );
+    let c = check_env(&root, &defs, &[("PATH", &path)]);
+    assert_eq!(c.code, 1, "{}", c.stderr);
+    assert_eq!(status(&c, "monitor", "helm-lint"), "fail");
+    assert_eq!(status(&c, "monitor", "helm-template"), "fail");
+    let found = problems(&c, "monitor");
+    assert!(
+        found.contains("monitor/templates/deployment.yaml:") && found.contains("unexpected \"}\""),
+        "{found}"
+    );
+    let failed: Vec<&str> = c
+        .outcomes
+        .iter()
+        .filter(|o| o["ok"] == false)
+        .map(|o| o["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(failed, ["monitor"]);
+
+    // the shared values reach helm: a value only they give is required, then removed
+    replace(
+        &root,
+        "services/monitor/templates/deployment.yaml",
+        "          imagePullPolicy: {{ .Values.monitor.pull | quote }\n",
+        "",
+    );
+    replace(
+        &root,
+        "services/monitor/templates/deployment.yaml",
+        "{{ .Values.monitor.replicas }}",
+        "{{ required \"monitor.replicas is required\" .Values.monitor.replicas }}",
+    );
+    let c = check_env(&root, &defs, &[("PATH", &path)]);
+    assert_eq!(c.code, 0, "{}\n{:?}", c.stderr, c.outcomes);
+    replace(&root, "services/values.yaml", "  replicas: 1\n", "");
+    let c = check_env(&root, &defs, &[("PATH", &path)]);
+    assert_eq!(c.code, 1, "{}", c.stderr);
+    assert_eq!(status(&c, "monitor", "helm-template"), "fail");
+    assert!(
+        problems(&c, "monitor").contains("monitor.replicas is required"),
+        "{}",
+        problems(&c, "monitor")
+    );
 }

@@ -9,6 +9,7 @@
 //! only offers behind a heavy feature.
 
 use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 
 use bollard::query_parameters::{BuildImageOptions, BuilderVersion};
 use bollard::{body_full, Docker};
@@ -184,6 +185,229 @@ impl DockerEngine {
     }
 }
 
+/// The regular files of a folder read out of an image, by path below the folder.
+pub type ImageFiles = Vec<(PathBuf, Vec<u8>)>;
+
+/// Bounds on what [`DockerEngine::read_image_dirs`] takes from an image.
+const MAX_IMAGE_DIR_BYTES: u64 = 256 * 1024 * 1024;
+/// Symlinks followed one after another before giving up (as the kernel's 40, lower).
+const MAX_LINK_HOPS: usize = 8;
+
+impl DockerEngine {
+    /// The ID (`sha256:...`) of an image present in the daemon, or `None`
+    /// when it is not there.
+    pub fn image_id(&self, image: &str) -> Result<Option<String>, DockerError> {
+        self.block_on(async {
+            let docker = self.connect().await?;
+            match docker.inspect_image(image).await {
+                Ok(i) => Ok(i.id),
+                Err(bollard::errors::Error::DockerResponseServerError {
+                    status_code: 404, ..
+                }) => Ok(None),
+                Err(e) => Err(self.request(&e)),
+            }
+        })
+    }
+
+    /// Pulls an image from its registry (as `docker pull`).
+    pub fn pull_image(&self, image: &str) -> Result<(), DockerError> {
+        self.block_on(async {
+            let docker = self.connect().await?;
+            let opts = bollard::query_parameters::CreateImageOptions {
+                from_image: Some(image.to_string()),
+                ..Default::default()
+            };
+            let mut stream = docker.create_image(Some(opts), None, None);
+            while let Some(item) = stream.next().await {
+                item.map_err(|e| self.request(&e))?;
+            }
+            Ok(())
+        })
+    }
+
+    fn request(&self, e: &dyn std::error::Error) -> DockerError {
+        DockerError::Request {
+            host: self.host.clone(),
+            reason: chain(e),
+        }
+    }
+
+    /// Reads folders of an image without running it: creates one container
+    /// (never started), downloads each folder's archive, removes the
+    /// container. Each folder gives its regular files (symlinks followed
+    /// inside the image, as the image's programs would see them), or `None`
+    /// when the image has no such folder. Entries whose path would leave the
+    /// folder are dropped.
+    pub fn read_image_dirs(
+        &self,
+        image: &str,
+        dirs: &[&str],
+    ) -> Result<Vec<Option<ImageFiles>>, DockerError> {
+        self.block_on(async {
+            let docker = self.connect().await?;
+            let body = bollard::models::ContainerCreateBody {
+                image: Some(image.to_string()),
+                cmd: Some(vec!["/bin/true".to_string()]),
+                ..Default::default()
+            };
+            let id = docker
+                .create_container(None, body)
+                .await
+                .map_err(|e| self.request(&e))?
+                .id;
+            let mut out = Vec::new();
+            let mut failure = None;
+            for dir in dirs {
+                match self.read_dir(&docker, &id, dir).await {
+                    Ok(files) => out.push(files),
+                    Err(e) => {
+                        failure = Some(e);
+                        break;
+                    }
+                }
+            }
+            let remove = bollard::query_parameters::RemoveContainerOptions {
+                force: true,
+                ..Default::default()
+            };
+            let _ = docker.remove_container(&id, Some(remove)).await;
+            failure.map_or(Ok(out), Err)
+        })
+    }
+
+    /// The archive of `path` in container `id`, or `None` when it does not exist.
+    async fn archive(
+        &self,
+        docker: &Docker,
+        id: &str,
+        path: &str,
+    ) -> Result<Option<Vec<u8>>, DockerError> {
+        let opts = bollard::query_parameters::DownloadFromContainerOptions {
+            path: path.to_string(),
+        };
+        let mut stream = docker.download_from_container(id, Some(opts));
+        let mut bytes = Vec::new();
+        while let Some(chunk) = stream.next().await {
+            match chunk {
+                Ok(c) => {
+                    bytes.extend_from_slice(&c);
+                    if bytes.len() as u64 > MAX_IMAGE_DIR_BYTES {
+                        return Err(DockerError::Request {
+                            host: self.host.clone(),
+                            reason: format!("`{path}` is over {MAX_IMAGE_DIR_BYTES} bytes"),
+                        });
+                    }
+                }
+                Err(bollard::errors::Error::DockerResponseServerError {
+                    status_code: 404, ..
+                }) => return Ok(None),
+                Err(e) => return Err(self.request(&e)),
+            }
+        }
+        Ok(Some(bytes))
+    }
+
+    /// One folder's regular files, symlinks resolved in the image.
+    async fn read_dir(
+        &self,
+        docker: &Docker,
+        id: &str,
+        dir: &str,
+    ) -> Result<Option<ImageFiles>, DockerError> {
+        let Some(archive) = self.archive(docker, id, dir).await? else {
+            return Ok(None);
+        };
+        let mut files = Vec::new();
+        for entry in tar_entries(&archive).map_err(|e| self.request(&e))? {
+            // the archive's paths start with the folder's own name
+            let Some(rel) = inside(&entry.path, 1) else {
+                continue;
+            };
+            let mut entry = entry;
+            let mut at = Path::new(dir).join(&rel);
+            let mut hops = 0;
+            while let TarItem::Link(target) = &entry.item {
+                hops += 1;
+                if hops > MAX_LINK_HOPS {
+                    break;
+                }
+                let target =
+                    crate::contain::normalize(&at.parent().unwrap_or(Path::new("/")).join(target));
+                let Some(archive) = self.archive(docker, id, &target.to_string_lossy()).await?
+                else {
+                    break;
+                };
+                let Some(first) = tar_entries(&archive)
+                    .map_err(|e| self.request(&e))?
+                    .into_iter()
+                    .next()
+                else {
+                    break;
+                };
+                at = target;
+                entry = first;
+            }
+            if let TarItem::File(bytes) = entry.item {
+                files.push((rel, bytes));
+            }
+        }
+        files.sort();
+        Ok(Some(files))
+    }
+}
+
+/// What a tar entry holds, as far as reading an image folder cares.
+enum TarItem {
+    File(Vec<u8>),
+    Link(PathBuf),
+    Other,
+}
+
+struct TarEntry {
+    path: PathBuf,
+    item: TarItem,
+}
+
+fn tar_entries(archive: &[u8]) -> std::io::Result<Vec<TarEntry>> {
+    use std::io::Read as _;
+    let mut out = Vec::new();
+    let mut tar = tar::Archive::new(archive);
+    for entry in tar.entries()? {
+        let mut entry = entry?;
+        let path = entry.path()?.into_owned();
+        let kind = entry.header().entry_type();
+        let item = if kind.is_file() {
+            let mut bytes = Vec::new();
+            entry.read_to_end(&mut bytes)?;
+            TarItem::File(bytes)
+        } else if kind.is_symlink() {
+            entry
+                .link_name()?
+                .map_or(TarItem::Other, |l| TarItem::Link(l.into_owned()))
+        } else {
+            TarItem::Other
+        };
+        out.push(TarEntry { path, item });
+    }
+    Ok(out)
+}
+
+/// `path` without its first `skip` components, when the whole of it is a
+/// plain relative path (no `..`, no root): an archive entry cannot name a
+/// place outside the folder it came from.
+fn inside(path: &Path, skip: usize) -> Option<PathBuf> {
+    use std::path::Component;
+    let parts: Vec<Component> = path
+        .components()
+        .filter(|c| !matches!(c, Component::CurDir))
+        .collect();
+    if parts.iter().any(|c| !matches!(c, Component::Normal(_))) {
+        return None;
+    }
+    let rel: PathBuf = parts.iter().skip(skip).collect();
+    (!rel.as_os_str().is_empty()).then_some(rel)
+}
+
 fn options(request: &BuildRequest) -> BuildImageOptions {
     BuildImageOptions {
         dockerfile: request.dockerfile.clone(),
@@ -288,6 +512,17 @@ mod tests {
         assert_eq!(o.buildargs.unwrap()["K"], "V");
         assert!(o.nocache && o.rm);
         assert_eq!(o.version, BuilderVersion::BuilderV1);
+    }
+
+    #[test]
+    fn archive_paths_stay_inside_their_folder() {
+        assert_eq!(
+            inside(Path::new("ibek-defs/asyn.ibek.support.yaml"), 1),
+            Some(PathBuf::from("asyn.ibek.support.yaml"))
+        );
+        assert_eq!(inside(Path::new("ibek-defs"), 1), None);
+        assert_eq!(inside(Path::new("ibek-defs/../../etc/passwd"), 1), None);
+        assert_eq!(inside(Path::new("/ibek-defs/x"), 1), None);
     }
 
     #[test]

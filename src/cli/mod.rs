@@ -150,7 +150,7 @@ pub fn main() -> ExitCode {
         Command::Support(cmd) => support::run(cmd, &layout),
         Command::Msi(args) => return msi::run(args, layout.env()),
         Command::Dev(cmd) => dev::run(cmd, &layout),
-        Command::Services(cmd) => services::run(cmd),
+        Command::Services(cmd) => services::run(cmd, layout.env()),
         Command::Pattern(cmd) => pattern::run(cmd, layout.env()),
     };
     match result {

@@ -351,10 +351,10 @@ pub fn run(cmd: PatternCommand, env: &Environment) -> CmdResult {
             let allow = a.allow_dirty || env.get(IBEK_ALLOW_DIRTY) == Some("1");
             let result = vendor::check(&dest, allow);
             for w in &result.warnings {
-                printer::warning(w);
+                printer::warning(&w.to_string());
             }
             for f in &result.failures {
-                printer::error(f);
+                printer::error(&f.to_string());
             }
             if !result.ok() {
                 return Err(exit(

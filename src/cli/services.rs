@@ -9,10 +9,13 @@ use clap::{Args, Subcommand, ValueEnum};
 use serde_json::json;
 
 use super::{printer, CmdResult, Failure};
+use crate::build::docker::DockerEngine;
 use crate::diag::EnvFailure;
+use crate::layout::Environment;
 use crate::services::changed::{changed_between, Status, Until};
 use crate::services::check::{check_services, CheckOptions};
 use crate::services::digest::digest_repo;
+use crate::services::image_defs::ImageDefsSettings;
 use crate::services::package::package_service;
 use crate::services::repo::{load, Strictness};
 use crate::services::ServicesError;
@@ -51,15 +54,25 @@ Examples:
     /// (or the local schema a `# yaml-language-server: $schema=` line names);
     /// config/ fits a ConfigMap (1 MiB, naming the largest
     /// files); config/ioc.yaml (and runtime.yaml) generate as `runtime
-    /// generate2` generates them, against the definitions of --definitions
-    /// (the image's /epics/ibek-defs) plus those the config folder carries;
+    /// generate2` generates them, against the definitions of --definitions,
+    /// else those of the image the layered values name (its /epics/ibek-defs
+    /// and /epics/pvi-defs, read through the Docker daemon without running
+    /// a container, once per image ID, cached in
+    /// $XDG_CACHE_HOME/iocforge/image-defs/; an image not present locally
+    /// is skipped unless --pull), plus those the config folder carries;
     /// and an ioc.schema.json beside values.yaml must be the schema of those
-    /// definitions.
+    /// definitions; where the service folder (or its config/) has a
+    /// runtime-lock.yaml, the vendored files match it (`pattern check`);
+    /// and, when `helm` is on PATH, `helm lint` and `helm template` of a
+    /// copy of the service folder (symlinks followed, `helm dependency
+    /// build` first when it has dependencies but no charts/) with
+    /// `--values services/values.yaml --values services/NAME/values.yaml`.
     /// One table (or JSON) at the end.
     #[command(after_long_help = "\
 Exit codes: 0 every check passed, 1 a check failed, 2 usage or I/O error.
 
 Examples:
+  iocforge services check --all
   iocforge services check --all --definitions /path/to/ibek-defs
   iocforge services check --changed-since origin/main --format json")]
     Check(CheckArgs),
@@ -152,19 +165,23 @@ pub struct CheckArgs {
     #[arg(long)]
     all: bool,
     /// Folder of support module definitions (`*.ibek.support.yaml`), e.g. a copy of an image's /epics/ibek-defs
+    /// [default: each service's image's /epics/ibek-defs, through Docker]
     #[arg(long, value_name = "DIR")]
     definitions: Option<PathBuf>,
+    /// Pull a service's image when it is not present locally (without --definitions)
+    #[arg(long, conflicts_with = "definitions")]
+    pull: bool,
     /// How to print the result
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
 }
 
 /// Runs a `services` command.
-pub fn run(cmd: ServicesCommand) -> CmdResult {
+pub fn run(cmd: ServicesCommand, env: &Environment) -> CmdResult {
     match cmd {
         ServicesCommand::List(a) => list(&a),
         ServicesCommand::Changed(a) => changed(&a),
-        ServicesCommand::Check(a) => check(&a),
+        ServicesCommand::Check(a) => check(&a, env),
         ServicesCommand::Package(a) => package(&a),
     }
 }
@@ -277,7 +294,7 @@ fn changed(a: &ChangedArgs) -> CmdResult {
     Ok(())
 }
 
-fn check(a: &CheckArgs) -> CmdResult {
+fn check(a: &CheckArgs, env: &Environment) -> CmdResult {
     let only = match &a.changed_since {
         Some(rev) => {
             let report = changed_between(&a.repo, rev, &Until::WorkTree).map_err(failure)?;
@@ -295,6 +312,12 @@ fn check(a: &CheckArgs) -> CmdResult {
     let opts = CheckOptions {
         definitions: a.definitions.clone(),
         only,
+        helm: env.find_program("helm"),
+        image_defs: image_cache_dir(env).map(|cache_dir| ImageDefsSettings {
+            cache_dir,
+            engine: DockerEngine::from_env(env),
+            pull: a.pull,
+        }),
     };
     let outcomes = check_services(&a.repo, &opts).map_err(failure)?;
     let failed = outcomes.iter().filter(|o| !o.passed()).count();
@@ -333,6 +356,9 @@ fn check(a: &CheckArgs) -> CmdResult {
                 "CONFIG-SIZE".into(),
                 "GENERATE".into(),
                 "SCHEMA".into(),
+                "PATTERN".into(),
+                "HELM-LINT".into(),
+                "HELM-TEMPLATE".into(),
             ]];
             for o in &outcomes {
                 let status = |name: &str| {
@@ -350,6 +376,9 @@ fn check(a: &CheckArgs) -> CmdResult {
                     status("config-size"),
                     status("generate"),
                     status("schema"),
+                    status("pattern"),
+                    status("helm-lint"),
+                    status("helm-template"),
                 ]);
             }
             printer::data(&table(&rows));
@@ -362,6 +391,19 @@ fn check(a: &CheckArgs) -> CmdResult {
         ));
     }
     Ok(())
+}
+
+/// `$XDG_CACHE_HOME/iocforge/image-defs`, else `$HOME/.cache/iocforge/image-defs`.
+fn image_cache_dir(env: &Environment) -> Option<PathBuf> {
+    let base = env
+        .non_empty(crate::env::XDG_CACHE_HOME)
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .or_else(|| {
+            env.non_empty(crate::env::HOME)
+                .map(|h| PathBuf::from(h).join(".cache"))
+        })?;
+    Some(base.join("iocforge").join("image-defs"))
 }
 
 fn package(a: &PackageArgs) -> CmdResult {

@@ -429,13 +429,32 @@ pub fn restore(
     finish(settings, txn, dest, None)
 }
 
+/// One problem `pattern check` found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckProblem {
+    /// The pattern and the destination-relative file of the lock entry the
+    /// problem is about (none for a lock that cannot be read).
+    pub entry: Option<(String, String)>,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl std::fmt::Display for CheckProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.entry {
+            Some((pattern, file)) => write!(f, "{pattern}:{file} {}", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
 /// The outcome of `pattern check`.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct CheckResult {
     /// Problems that fail the check.
-    pub failures: Vec<String>,
+    pub failures: Vec<CheckProblem>,
     /// Problems reported but allowed (DIRTY entries, or all with `--allow-dirty`).
-    pub warnings: Vec<String>,
+    pub warnings: Vec<CheckProblem>,
 }
 
 impl CheckResult {
@@ -452,12 +471,19 @@ pub fn check(dest: &Path, allow_dirty: bool) -> CheckResult {
         Ok(l) => l,
         Err(e) => {
             // an unreadable lock verified nothing: never downgraded to a warning
-            result.failures.push(e.to_string());
+            result.failures.push(CheckProblem {
+                entry: None,
+                message: e.to_string(),
+            });
             return result;
         }
     };
     for (name, entry) in &lock.patterns {
         for (rel, expected) in &entry.files {
+            let problem = |message: String| CheckProblem {
+                entry: Some((name.clone(), rel.clone())),
+                message,
+            };
             if is_dirty(expected) {
                 let reason = expected
                     .split_once('#')
@@ -466,7 +492,7 @@ pub fn check(dest: &Path, allow_dirty: bool) -> CheckResult {
                     .unwrap_or("no reason given");
                 result
                     .warnings
-                    .push(format!("{name}:{rel} marked DIRTY ({reason})"));
+                    .push(problem(format!("marked DIRTY ({reason})")));
                 continue;
             }
             let escapes = Path::new(rel).components().any(|c| {
@@ -478,30 +504,30 @@ pub fn check(dest: &Path, allow_dirty: bool) -> CheckResult {
             if escapes {
                 result
                     .failures
-                    .push(format!("{name}:{rel} lies outside the destination"));
+                    .push(problem("lies outside the destination".into()));
                 continue;
             }
             let target = dest.join(rel);
             if !target.is_file() {
                 result
                     .failures
-                    .push(format!("{name}:{rel} missing vendored file"));
+                    .push(problem("missing vendored file".into()));
                 continue;
             }
             let actual = match fs_err::read(&target) {
                 Ok(bytes) => file_hash(&bytes),
                 Err(e) => {
-                    result.failures.push(format!(
-                        "{name}:{rel} cannot be read: {}",
+                    result.failures.push(problem(format!(
+                        "cannot be read: {}",
                         crate::source::io_reason(&e)
-                    ));
+                    )));
                     continue;
                 }
             };
             if &actual != expected {
-                result.failures.push(format!(
-                    "{name}:{rel} hash mismatch (expected {expected}, got {actual})"
-                ));
+                result.failures.push(problem(format!(
+                    "hash mismatch (expected {expected}, got {actual})"
+                )));
             }
         }
     }

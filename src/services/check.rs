@@ -5,21 +5,26 @@
 //! match the values schema when one is at hand, its `config/` folder must
 //! fit a ConfigMap (1 MiB), and an IOC instance's `config/` is generated as
 //! `runtime generate2` generates it (through `runtime::generate`, the same
-//! library functions the command uses) against the definitions given, and
-//! its `ioc.schema.json`, when it has one, must be that of the definitions. The
-//! result is one outcome per service; nothing is written.
+//! library functions the command uses) against the definitions given or
+//! those of its image ([`image_defs`](super::image_defs)), and its
+//! `ioc.schema.json`, when it has one, must be that of the definitions; a
+//! `runtime-lock.yaml` is checked as `pattern check` checks it, and `helm
+//! lint`/`helm template` run through [`helm`](super::helm). The result is one
+//! outcome per service; nothing is written but the image-definitions cache.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
+use super::image_defs::{ImageDefsCache, ImageDefsSettings, Unavailable};
 use super::package::layer;
 use super::repo::{load, Service, Strictness, YamlFile};
 use super::ServicesError;
 use crate::diag::{Diagnostic, Diagnostics, Severity};
 use crate::layout::Environment;
 use crate::model::support::SupportModule;
+use crate::pattern::RUNTIME_LOCK_NAME;
 use crate::runtime::generate::{generate, load_definitions, GenerateOptions};
 use crate::schema::check::node_to_json;
 use crate::schema::{ioc_schema, to_pretty};
@@ -32,10 +37,17 @@ pub const CONFIGMAP_LIMIT: u64 = 1024 * 1024;
 #[derive(Debug, Clone, Default)]
 pub struct CheckOptions {
     /// A folder of support module definitions (`*.ibek.support.yaml`), as the
-    /// image's `/epics/ibek-defs` holds them; without it the generation is skipped.
+    /// image's `/epics/ibek-defs` holds them; without it, those of the image
+    /// each service's values name (through `image_defs`), else the
+    /// generation is skipped.
     pub definitions: Option<PathBuf>,
+    /// How to read images' definitions when `definitions` is not given.
+    pub image_defs: Option<ImageDefsSettings>,
     /// Only these services (all when `None`).
     pub only: Option<BTreeSet<String>>,
+    /// The `helm` program (found on `PATH` by the caller); without it the
+    /// `helm-lint` and `helm-template` checks are skipped.
+    pub helm: Option<PathBuf>,
 }
 
 /// How one check went.
@@ -63,7 +75,8 @@ impl CheckStatus {
 /// One check of one service.
 #[derive(Debug, Clone)]
 pub struct CheckResult {
-    /// `yaml`, `values`, `config-size`, `generate` or `schema`.
+    /// `yaml`, `values`, `config-size`, `generate`, `schema`, `pattern`,
+    /// `helm-lint` or `helm-template` (`all` for a service that is skipped).
     pub check: &'static str,
     /// Pass, fail or skip.
     pub status: CheckStatus,
@@ -111,6 +124,8 @@ pub fn check_services(
         }
         None => None,
     };
+    let mut images = opts.image_defs.clone().map(ImageDefsCache::new);
+    let mut by_id = HashMap::new();
     let shared_path = root.join("services").join("values.yaml");
     let mut outcomes = Vec::new();
     let shared_problems = problems_in(&repo.warnings, &shared_path);
@@ -173,7 +188,14 @@ pub fn check_services(
         });
         checks.push(values_schema(service, repo.shared_values.as_ref()));
         checks.push(config_size(service)?);
-        checks.extend(generate_checks(service, shared_defs.as_ref()));
+        let defs = definitions_for(service, shared_defs.as_ref(), images.as_mut(), &mut by_id);
+        checks.extend(generate_checks(service, defs));
+        checks.push(pattern_check(service));
+        checks.extend(super::helm::helm_checks(
+            root,
+            service,
+            opts.helm.as_deref(),
+        ));
         outcomes.push(ServiceOutcome {
             name: service.name.clone(),
             checks,
@@ -317,6 +339,74 @@ fn problems_in(warnings: &Diagnostics, dir: &Path) -> Diagnostics {
     out
 }
 
+/// `pattern check` where the service (or its `config/`) has a `runtime-lock.yaml`:
+/// every vendored file must hash as the lock records; problems point at the
+/// lock's entry for the file.
+fn pattern_check(service: &Service) -> CheckResult {
+    let Some(dest) = [service.dir.clone(), service.dir.join("config")]
+        .into_iter()
+        .find(|d| d.join(RUNTIME_LOCK_NAME).is_file())
+    else {
+        return result(
+            "pattern",
+            CheckStatus::Skip,
+            format!("no {RUNTIME_LOCK_NAME}"),
+            Diagnostics::default(),
+        );
+    };
+    let lock_path = dest.join(RUNTIME_LOCK_NAME);
+    let outcome = crate::pattern::vendor::check(&dest, false);
+    if outcome.ok() {
+        let dirty = outcome.warnings.len();
+        let detail = if dirty == 0 {
+            "vendored files match the lock".to_string()
+        } else {
+            format!("vendored files match the lock ({dirty} marked DIRTY)")
+        };
+        return result("pattern", CheckStatus::Pass, detail, Diagnostics::default());
+    }
+    // the lock read again, for the line of each entry (it parsed once already)
+    let lock = crate::source::load_yaml(&lock_path).ok();
+    let mut problems = Diagnostics::default();
+    for failure in &outcome.failures {
+        let d = match (&failure.entry, &lock) {
+            (Some((pattern, file)), lock) => {
+                let shown = dest.join(file);
+                let message = format!(
+                    "vendored file `{}` of pattern `{pattern}`: {}",
+                    crate::diag::display_path(&shown),
+                    failure.message
+                );
+                let key = lock.as_ref().and_then(|(src, root)| {
+                    let files = root.get("patterns")?.get(pattern)?.get("files")?;
+                    let (k, _) = files
+                        .as_map()?
+                        .iter()
+                        .find(|(k, _)| k.as_str() == Some(file.as_str()))?;
+                    Some((src, k.span))
+                });
+                match key {
+                    Some((src, span)) => Diagnostic::error(src, span, message),
+                    None => Diagnostic::plain(lock.as_ref().map(|(s, _)| s), message),
+                }
+            }
+            (None, lock) => {
+                Diagnostic::plain(lock.as_ref().map(|(s, _)| s), failure.message.clone())
+            }
+        };
+        problems.push(d.with_hint(
+            "`iocforge pattern restore` puts the pinned files back; `pattern update` re-pins; \
+             a deliberate change can be marked `DIRTY # reason` in runtime-lock.yaml",
+        ));
+    }
+    result(
+        "pattern",
+        CheckStatus::Fail,
+        format!("{} vendored file problem(s)", problems.0.len()),
+        problems,
+    )
+}
+
 /// The files of `config/` (symlinks followed) must fit one ConfigMap.
 fn config_size(service: &Service) -> Result<CheckResult, ServicesError> {
     let config = service.dir.join("config");
@@ -400,17 +490,76 @@ fn service_modules(
     Ok(modules)
 }
 
-/// `runtime generate2 config/` and the freshness of `ioc.schema.json`.
-fn generate_checks(
-    service: &Service,
-    shared_defs: Option<&Result<Vec<SupportModule>, Diagnostics>>,
-) -> [CheckResult; 2] {
+/// The definitions a service is generated against, or why there are none.
+enum Defs<'a> {
+    /// Loaded (or failed to load, with the problems), and where they came from.
+    Given(&'a Result<Vec<SupportModule>, Diagnostics>, String),
+    /// None to check against: the generation is skipped.
+    Skip(String),
+    /// The image could not be read: the generation fails.
+    Fail(String),
+}
+
+/// The config files `runtime generate2` reads.
+fn instance_files(service: &Service) -> Vec<PathBuf> {
     let config = service.dir.join("config");
-    let instances: Vec<PathBuf> = ["ioc.yaml", "runtime.yaml"]
+    ["ioc.yaml", "runtime.yaml"]
         .iter()
         .map(|n| config.join(n))
         .filter(|p| p.is_file())
-        .collect();
+        .collect()
+}
+
+/// The definitions of `--definitions`, else those of the image the
+/// service's layered values name (loaded once per image ID).
+fn definitions_for<'a>(
+    service: &Service,
+    given: Option<&'a Result<Vec<SupportModule>, Diagnostics>>,
+    images: Option<&mut ImageDefsCache>,
+    by_id: &'a mut HashMap<String, Result<Vec<SupportModule>, Diagnostics>>,
+) -> Defs<'a> {
+    if let Some(given) = given {
+        return Defs::Given(given, "--definitions".into());
+    }
+    if instance_files(service).is_empty() {
+        return Defs::Skip("no config/ioc.yaml".into());
+    }
+    let Some(images) = images else {
+        return Defs::Skip(
+            "no --definitions given and no cache folder for image definitions".into(),
+        );
+    };
+    let Some(image) = service.image.as_deref() else {
+        return Defs::Skip("no --definitions given and no `image` in the layered values".into());
+    };
+    let found = match images.get(image) {
+        Ok(f) => f,
+        Err(Unavailable::Skip(why)) => return Defs::Skip(why),
+        Err(Unavailable::Fail(why)) => return Defs::Fail(why),
+    };
+    let label = format!("image `{image}` ({})", found.id);
+    if !by_id.contains_key(&found.id) {
+        let files = crate::model::discover::find_definitions(
+            &found.ibek_defs,
+            crate::model::discover::SUPPORT_SUFFIX,
+        );
+        if files.is_empty() {
+            return Defs::Skip(format!(
+                "image `{image}` has no `*.ibek.support.yaml` in /epics/ibek-defs"
+            ));
+        }
+        by_id.insert(found.id.clone(), load_definitions(&files));
+    }
+    match by_id.get(&found.id) {
+        Some(modules) => Defs::Given(modules, label),
+        None => Defs::Skip(label),
+    }
+}
+
+/// `runtime generate2 config/` and the freshness of `ioc.schema.json`.
+fn generate_checks(service: &Service, defs: Defs<'_>) -> [CheckResult; 2] {
+    let config = service.dir.join("config");
+    let instances = instance_files(service);
     let skip = |check, detail: &str| {
         result(
             check,
@@ -433,11 +582,20 @@ fn generate_checks(
             skip("schema", "no config/ioc.yaml"),
         ];
     }
-    let Some(shared_defs) = shared_defs else {
-        return [
-            skip("generate", "no --definitions given"),
-            skip("schema", "no --definitions given"),
-        ];
+    let (shared_defs, source) = match defs {
+        Defs::Given(d, source) => (d, source),
+        Defs::Skip(why) => return [skip("generate", &why), skip("schema", &why)],
+        Defs::Fail(why) => {
+            return [
+                result(
+                    "generate",
+                    CheckStatus::Fail,
+                    "the image's definitions cannot be read".into(),
+                    Diagnostics::from(Diagnostic::plain(None, why)),
+                ),
+                skip("schema", "no definitions"),
+            ]
+        }
     };
     let modules = match service_modules(&config, shared_defs) {
         Ok(m) => m,
@@ -456,7 +614,7 @@ fn generate_checks(
         Ok(g) => result(
             "generate",
             CheckStatus::Pass,
-            format!("st.cmd and ioc.subst for `{}`", g.ioc_name),
+            format!("st.cmd and ioc.subst for `{}` against {source}", g.ioc_name),
             Diagnostics::default(),
         ),
         Err(d) => fail("generate", d),

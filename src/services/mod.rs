@@ -12,6 +12,8 @@ pub mod canonical;
 pub mod changed;
 pub mod check;
 pub mod digest;
+pub mod helm;
+pub mod image_defs;
 pub mod package;
 pub mod repo;
 pub mod snapshot;

@@ -19,9 +19,14 @@ metadata:
     location: {{ .Values.global.location | quote }}
 spec:
   replicas: {{ $ioc.replicas }}
+  selector:
+    matchLabels:
+      app: {{ .Release.Name }}
   serviceName: {{ .Release.Name }}
   template:
     metadata:
+      labels:
+        app: {{ .Release.Name }}
       annotations:
         configHash: {{ $config | sha1sum | quote }}
     spec:
