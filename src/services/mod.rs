@@ -13,6 +13,7 @@ pub mod changed;
 pub mod check;
 pub mod digest;
 pub mod package;
+pub mod publish;
 pub mod repo;
 pub mod snapshot;
 
