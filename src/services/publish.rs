@@ -465,21 +465,19 @@ fn go_string(v: &Value) -> String {
 /// Compact JSON as Go's `encoding/json` writes it: map keys sorted (struct
 /// fields keep their order, which `go_struct` built), HTML characters escaped.
 fn go_json(v: &Value) -> String {
-    fn sort_maps(v: &Value, top_struct: bool) -> Value {
+    fn sort_maps(v: &Value) -> Value {
         match v {
             Value::Object(m) => {
                 let mut entries: Vec<(&String, &Value)> = m.iter().collect();
-                if !top_struct {
-                    entries.sort_by(|a, b| a.0.cmp(b.0));
-                }
+                entries.sort_by(|a, b| a.0.cmp(b.0));
                 Value::Object(
                     entries
                         .into_iter()
-                        .map(|(k, v)| (k.clone(), sort_maps(v, false)))
+                        .map(|(k, v)| (k.clone(), sort_maps(v)))
                         .collect(),
                 )
             }
-            Value::Array(a) => Value::Array(a.iter().map(|x| sort_maps(x, false)).collect()),
+            Value::Array(a) => Value::Array(a.iter().map(sort_maps).collect()),
             other => other.clone(),
         }
     }
@@ -489,12 +487,12 @@ fn go_json(v: &Value) -> String {
     if let Value::Object(m) = &mut root {
         for (k, field) in m.iter_mut() {
             match k.as_str() {
-                "annotations" => *field = sort_maps(field, false),
+                "annotations" => *field = sort_maps(field),
                 "dependencies" => {
                     if let Value::Array(deps) = field {
                         for dep in deps {
                             if let Some(iv) = dep.get_mut("import-values") {
-                                *iv = sort_maps(iv, false);
+                                *iv = sort_maps(iv);
                             }
                         }
                     }
