@@ -20,6 +20,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use sha2::{Digest as _, Sha256};
 
 fn fixtures() -> PathBuf {
     common::root().join("tests/services")
@@ -92,14 +93,17 @@ impl Registry {
 
     /// The manifest of `REPOSITORY:TAG`, asked for as an OCI manifest.
     fn manifest(&self, repository: &str, tag: &str) -> Value {
-        let body = ureq::get(&format!("{}/v2/{repository}/manifests/{tag}", self.url()))
+        serde_json::from_slice(&self.manifest_bytes(repository, tag)).unwrap()
+    }
+
+    fn manifest_bytes(&self, repository: &str, tag: &str) -> Vec<u8> {
+        ureq::get(&format!("{}/v2/{repository}/manifests/{tag}", self.url()))
             .header("Accept", "application/vnd.oci.image.manifest.v1+json")
             .call()
             .unwrap()
             .body_mut()
-            .read_to_string()
-            .unwrap();
-        serde_json::from_str(&body).unwrap()
+            .read_to_vec()
+            .unwrap()
     }
 
     fn blob(&self, repository: &str, digest: &str) -> Vec<u8> {
@@ -241,7 +245,13 @@ fn publish_pushes_what_changed_and_helm_pulls_and_renders_it() {
     // the manifests carry Helm's media types, the chart metadata and the content digest
     for name in first.keys() {
         let repository = format!("charts/bl01t/{name}");
-        let m = registry.manifest(&repository, "1.0.0");
+        let bytes = registry.manifest_bytes(&repository, "1.0.0");
+        let m: Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(
+            first[name]["manifest_digest"],
+            format!("sha256:{:x}", Sha256::digest(&bytes)),
+            "{name}: the reported manifest digest is not the stored manifest's"
+        );
         assert_eq!(
             m["mediaType"], "application/vnd.oci.image.manifest.v1+json",
             "{m}"

@@ -676,31 +676,59 @@ impl Registry for OciRegistry {
     ) -> Result<String, String> {
         let reference = self.reference(repository, tag);
         let auth = oci_client::secrets::RegistryAuth::Anonymous;
-        let layer = oci_client::client::ImageLayer::new(
-            chart.archive.clone(),
-            CHART_MEDIA_TYPE.to_string(),
-            None,
-        );
-        let config = oci_client::client::Config::new(
-            chart.config.clone(),
-            CONFIG_MEDIA_TYPE.to_string(),
-            None,
-        );
-        let mut manifest = oci_client::manifest::OciImageManifest::build(
-            std::slice::from_ref(&layer),
-            &config,
-            Some(chart.annotations.clone()),
-        );
-        manifest.media_type = Some(MANIFEST_MEDIA_TYPE.to_string());
-        let manifest_bytes = serde_json::to_vec(&manifest).unwrap_or_default();
-        self.runtime
-            .block_on(
-                self.client
-                    .push(&reference, &[layer], config, &auth, Some(manifest)),
-            )
-            .map_err(|e| format!("cannot push `{reference}`: {}", error_chain(&e)))?;
-        Ok(sha256_digest(&manifest_bytes))
+        let manifest = manifest_json(chart);
+        let digest = sha256_digest(&manifest);
+        let pushed = self.runtime.block_on(async {
+            self.client
+                .store_auth_if_needed(&self.registry, &auth)
+                .await;
+            self.client
+                .push_blob(
+                    &reference,
+                    chart.archive.clone(),
+                    &sha256_digest(&chart.archive),
+                )
+                .await?;
+            self.client
+                .push_blob(
+                    &reference,
+                    chart.config.clone(),
+                    &sha256_digest(&chart.config),
+                )
+                .await?;
+            self.client
+                .push_manifest_raw(
+                    &reference,
+                    manifest,
+                    MANIFEST_MEDIA_TYPE
+                        .parse()
+                        .expect("the manifest media type is a valid header value"),
+                )
+                .await
+        });
+        pushed.map_err(|e| format!("cannot push `{reference}`: {}", error_chain(&e)))?;
+        Ok(digest)
     }
+}
+
+/// The manifest's bytes, pushed as they are (so their digest is the one reported):
+/// compact JSON in the field order of the OCI image spec's Go types, as Helm writes it.
+fn manifest_json(chart: &ChartArtifact) -> Vec<u8> {
+    let descriptor = |media_type: &str, bytes: &[u8]| {
+        serde_json::json!({
+            "mediaType": media_type,
+            "digest": sha256_digest(bytes),
+            "size": bytes.len(),
+        })
+    };
+    let manifest = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": MANIFEST_MEDIA_TYPE,
+        "config": descriptor(CONFIG_MEDIA_TYPE, &chart.config),
+        "layers": [descriptor(CHART_MEDIA_TYPE, &chart.archive)],
+        "annotations": chart.annotations,
+    });
+    serde_json::to_vec(&manifest).unwrap_or_default()
 }
 
 fn sha256_digest(bytes: &[u8]) -> String {
