@@ -774,6 +774,14 @@ mod tests {
     use super::*;
 
     #[test]
+    fn https_and_http_clients_build_without_network() {
+        // reqwest has no bundled TLS provider: building an HTTPS client panics
+        // unless the ring provider is installed first
+        assert!(OciRegistry::new("registry.example.org", false).is_ok());
+        assert!(OciRegistry::new("127.0.0.1:5000", true).is_ok());
+    }
+
+    #[test]
     fn targets_parse_and_know_loopback() {
         let t = OciTarget::parse("oci://127.0.0.1:5000/charts/bl01t/").unwrap();
         assert_eq!(t.registry, "127.0.0.1:5000");
