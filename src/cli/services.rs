@@ -17,6 +17,9 @@ use crate::services::check::{check_services, CheckOptions};
 use crate::services::digest::digest_repo;
 use crate::services::image_defs::ImageDefsSettings;
 use crate::services::package::package_service;
+use crate::services::publish::{
+    publish as publish_services, OciTarget, Outcome, PublishError, PublishOptions,
+};
 use crate::services::repo::{load, Strictness};
 use crate::services::ServicesError;
 
@@ -94,6 +97,55 @@ Examples:
         disable_version_flag = true
     )]
     Package(PackageArgs),
+    /// Push each service's chart to an OCI registry, skipping unchanged content
+    ///
+    /// Each service is packaged as `services package` packages it and pushed
+    /// as PATH/NAME:VERSION with Helm's media types, so `helm pull
+    /// oci://HOST/PATH/NAME --version VERSION` fetches it. The manifest
+    /// carries the service's content digest (the `services changed` digest,
+    /// which does not depend on the version) as the annotation
+    /// dev.iocforge.content-digest. A service is not pushed when any tag of
+    /// PATH/NAME already carries the same digest (`unchanged (same content as
+    /// TAG)`); a tag VERSION holding other content is a failure, never
+    /// overwritten. Loopback registries (localhost, 127.0.0.0/8, ::1) are
+    /// reached over plain HTTP, as Docker does, others over HTTPS unless
+    /// --plain-http. Access is anonymous: no credentials are read.
+    #[command(
+        after_long_help = "\
+Exit codes: 0 every service pushed or unchanged, 1 invalid repository files or
+a service failed, 2 usage error or a bad --to address.
+
+Examples:
+  iocforge services publish --version 2026.1.1 --to oci://ghcr.io/example/bl01t-services
+  iocforge services publish . bl01t-ea-ioc-01 --version 1.2.0 --to oci://localhost:5000/charts",
+        disable_version_flag = true
+    )]
+    Publish(PublishArgs),
+}
+
+/// Arguments of `services publish`.
+#[derive(Debug, Args)]
+pub struct PublishArgs {
+    /// The services repository (the folder holding `services/`)
+    #[arg(default_value = ".")]
+    repo: PathBuf,
+    /// The services to publish [default: all]
+    services: Vec<String>,
+    /// The chart version of every pushed chart (the OCI tag; `+` becomes `_`)
+    #[arg(long)]
+    version: String,
+    /// Where to push: oci://HOST[:PORT]/PATH
+    #[arg(long, value_name = "oci://HOST/PATH")]
+    to: String,
+    /// Use plain HTTP even for a registry that is not on loopback
+    #[arg(long)]
+    plain_http: bool,
+    /// A folder of dependency charts as NAME-VERSION/ folders (for dependencies not given by file://)
+    #[arg(long, value_name = "DIR")]
+    charts: Option<PathBuf>,
+    /// How to print the result
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
 }
 
 /// Arguments of `services package`.
@@ -183,6 +235,7 @@ pub fn run(cmd: ServicesCommand, env: &Environment) -> CmdResult {
         ServicesCommand::Changed(a) => changed(&a),
         ServicesCommand::Check(a) => check(&a, env),
         ServicesCommand::Package(a) => package(&a),
+        ServicesCommand::Publish(a) => publish(&a),
     }
 }
 
@@ -437,6 +490,76 @@ fn package(a: &PackageArgs) -> CmdResult {
         };
         write().map_err(|e| Failure::env(format!("cannot write `{}`: {e}", dest.display())))?;
         printer::data(&format!("{}\n", dest.display()));
+    }
+    Ok(())
+}
+
+fn publish(a: &PublishArgs) -> CmdResult {
+    let target = OciTarget::parse(&a.to).map_err(|e| {
+        Failure::env_hint(
+            e.to_string(),
+            "write it as oci://HOST[:PORT]/PATH, e.g. oci://ghcr.io/example/charts",
+        )
+    })?;
+    let repo = load(&a.repo, None, Strictness::Strict).map_err(failure)?;
+    let opts = PublishOptions {
+        version: a.version.clone(),
+        target,
+        plain_http: a.plain_http,
+        charts: a.charts.clone(),
+        services: a.services.clone(),
+    };
+    let results = match publish_services(&repo, &opts) {
+        Ok(r) => r,
+        Err(PublishError::Services(e)) => return Err(failure(e)),
+        Err(e @ PublishError::UnknownService(_)) => {
+            return Err(Failure::exit(
+                1,
+                format!("{e} (under `{}/services`)", a.repo.display()),
+            ))
+        }
+        Err(e) => return Err(Failure::env(e.to_string())),
+    };
+    match a.format {
+        Format::Json => {
+            let items: Vec<_> = results
+                .iter()
+                .map(|p| {
+                    let mut item = json!({
+                        "name": p.name,
+                        "status": p.outcome.status(),
+                        "reference": p.reference,
+                        "content_digest": p.content_digest,
+                    });
+                    match &p.outcome {
+                        Outcome::Pushed { manifest_digest } => {
+                            item["manifest_digest"] = json!(manifest_digest);
+                        }
+                        Outcome::Unchanged { tag } => item["same_as"] = json!(tag),
+                        Outcome::Failed { reason } => item["reason"] = json!(reason),
+                    }
+                    item
+                })
+                .collect();
+            printer::data(&format!("{}\n", pretty(&json!(items))));
+        }
+        Format::Table => {
+            let mut rows = vec![["SERVICE".to_string(), "REFERENCE".into(), "RESULT".into()]];
+            for p in &results {
+                rows.push([p.name.clone(), p.reference.clone(), p.outcome.describe()]);
+            }
+            printer::data(&table(&rows));
+        }
+    }
+    let failed = results
+        .iter()
+        .filter(|p| matches!(p.outcome, Outcome::Failed { .. }))
+        .count();
+    if failed > 0 {
+        return Err(Failure::exit(
+            1,
+            format!("{failed} of {} services failed to publish", results.len()),
+        ));
     }
     Ok(())
 }

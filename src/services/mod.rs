@@ -15,6 +15,7 @@ pub mod digest;
 pub mod helm;
 pub mod image_defs;
 pub mod package;
+pub mod publish;
 pub mod repo;
 pub mod snapshot;
 

@@ -36,11 +36,7 @@ pub fn package_service(
     // path in the archive -> bytes
     let mut entries: Vec<(String, Vec<u8>)> = Vec::new();
 
-    let mut chart = node_to_json(&service.chart.node);
-    if let Value::Object(m) = &mut chart {
-        m.insert("name".into(), Value::String(name.clone()));
-        m.insert("version".into(), Value::String(version.to_string()));
-    }
+    let chart = chart_metadata(service, version);
     entries.push((format!("{name}/Chart.yaml"), json_text(&chart)));
 
     let mut values = Value::Object(Map::new());
@@ -96,6 +92,16 @@ pub fn package_service(
     }
     entries.sort_by(|a, b| a.0.cmp(&b.0));
     archive(&entries)
+}
+
+/// The packaged `Chart.yaml`: the service's chart renamed after its folder, at `version`.
+pub fn chart_metadata(service: &Service, version: &str) -> Value {
+    let mut chart = node_to_json(&service.chart.node);
+    if let Value::Object(m) = &mut chart {
+        m.insert("name".into(), Value::String(service.name.clone()));
+        m.insert("version".into(), Value::String(version.to_string()));
+    }
+    chart
 }
 
 fn read(service: &Service, rel: &str, path: Option<PathBuf>) -> Result<Vec<u8>, ServicesError> {

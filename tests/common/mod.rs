@@ -164,3 +164,34 @@ pub fn musl_iocforge() -> PathBuf {
     );
     target_dir.join("x86_64-unknown-linux-musl/e2e/iocforge")
 }
+
+/// A copy of the services fixture repository (tests/services/repo) at `dir`,
+/// with the real layout's symlinks into `.helm-shared/` (`Chart.yaml` and
+/// `templates` of `ioc-01`..`ioc-06`, `legacy-01`'s chart), no git.
+pub fn services_fixture(dir: &Path) {
+    let link = |target: &str, rel: &str| {
+        let p = dir.join(rel);
+        fs_err::create_dir_all(p.parent().unwrap()).unwrap();
+        std::os::unix::fs::symlink(target, p).unwrap();
+    };
+    copy_dir(&root().join("tests/services/repo"), dir);
+    for i in ["01", "02", "03", "04", "05", "06"] {
+        link(
+            "../../.helm-shared/Chart.yaml",
+            &format!("services/ioc-{i}/Chart.yaml"),
+        );
+        let templates = if i == "05" || i == "06" {
+            "templates-extra"
+        } else {
+            "templates"
+        };
+        link(
+            &format!("../../.helm-shared/{templates}"),
+            &format!("services/ioc-{i}/templates"),
+        );
+    }
+    link(
+        "../../.helm-shared/LegacyChart.yaml",
+        "services/legacy-01/Chart.yaml",
+    );
+}
