@@ -684,6 +684,66 @@ fn ansible_task_files_run_natively_in_the_role_order() {
 }
 
 #[test]
+fn literal_epics_paths_in_task_files_follow_epics_root() {
+    // pmac-tasks.yml spells out `/epics/support/pmac/configure/...`; with
+    // EPICS_ROOT elsewhere those paths must name the files of this tree
+    let t = Tree::new();
+    let repo = t.base.join("src/repos/tasky");
+    fs_err::write(
+        repo.join("configure/CONFIG_SITE.linux-x86_64.Common"),
+        "SITE_ONLY = /site/only\n",
+    )
+    .unwrap();
+    fs_err::write(repo.join("configure/SITE_NOTES"), "first\n").unwrap();
+    git(&repo, &["add", "-A"]);
+    git(&repo, &["commit", "-q", "-m", "site files"]);
+    git(&repo, &["tag", "-f", "R1-0"]);
+    fs_err::write(
+        t.ibek_support().join("tasky/tasky-tasks.yml"),
+        "- name: Remove site specific CONFIG\n  ansible.builtin.file:\n    path: \"{{ item }}\"\n    state: absent\n  \
+         with_items:\n    - /epics/support/tasky/configure/CONFIG_SITE.linux-x86_64.Common\n\n\
+         - name: Note the build\n  ansible.builtin.lineinfile:\n    path: /epics/support/tasky/configure/SITE_NOTES\n    \
+         regexp: ^second\n    line: second\n\n\
+         - name: Log from the clone\n  ansible.builtin.shell:\n    cmd: pwd > where.log\n    \
+         chdir: /epics/support/tasky\n    creates: /epics/support/tasky/never-there\n\n\
+         - name: The post-build file's marker\n  ansible.builtin.set_fact:\n    marker: tasky.marker\n",
+    )
+    .unwrap();
+
+    let dry = t.ok(&["support", "build", "tasky", "--skip-apt", "--dry-run"]);
+    let root = t.epics().display().to_string();
+    assert!(
+        dry.stdout.contains(&format!(
+            "file path={root}/support/tasky/configure/CONFIG_SITE.linux-x86_64.Common state=absent"
+        )),
+        "{}",
+        dry.stdout
+    );
+    assert!(
+        dry.stdout.contains(&format!(
+            "chdir={root}/support/tasky creates={root}/support/tasky/never-there"
+        )),
+        "{}",
+        dry.stdout
+    );
+
+    t.ok(&["support", "build", "tasky", "--skip-apt"]);
+    assert!(
+        !t.path("support/tasky/configure/CONFIG_SITE.linux-x86_64.Common")
+            .exists(),
+        "the clone's site file is removed"
+    );
+    assert_eq!(
+        t.read("support/tasky/configure/SITE_NOTES"),
+        "first\nsecond\n"
+    );
+    assert_eq!(
+        t.read("support/tasky/where.log").trim(),
+        t.path("support/tasky").display().to_string()
+    );
+}
+
+#[test]
 fn skip_tasks_builds_without_task_files() {
     let t = Tree::new();
     let r = t.ok(&["support", "build", "tasky", "--skip-apt", "--skip-tasks"]);

@@ -82,6 +82,9 @@ struct Walker<'a> {
     /// Listing a file that does not run: a task that cannot be rendered is
     /// listed with the reason instead of stopping the listing.
     lenient: bool,
+    /// `epics_folder` without its trailing `/` when it is not `/epics`: the
+    /// root that literal `/epics` paths of the task files move to.
+    epics_root: Option<String>,
 }
 
 /// Runs a task file. `facts` carries `set_fact` values from file to file.
@@ -104,6 +107,7 @@ pub fn run_tasks(
         },
         ended: false,
         lenient: false,
+        epics_root: moved_root(vars),
     };
     w.tasks(&file.tasks, &[], 0)?;
     Ok(if w.ended {
@@ -131,6 +135,7 @@ pub fn describe_tasks(
         mode: Mode::Describe(Vec::new()),
         ended: false,
         lenient,
+        epics_root: moved_root(vars),
     };
     w.tasks(&file.tasks, &[], 0)?;
     let flow = if w.ended {
@@ -142,6 +147,32 @@ pub fn describe_tasks(
         return Ok((Vec::new(), flow));
     };
     Ok((lines, flow))
+}
+
+/// The arguments that name a path on disk. ibek-support's task files spell
+/// some of them out (`/epics/support/pmac/configure/...` in pmac-tasks.yml)
+/// where the role's own files use `{{ support_folder }}`; so that every
+/// `/epics` path follows `EPICS_ROOT`, such a literal path moves with it,
+/// as `RELEASE.global`'s do. Command lines (`cmd`) are left as written.
+const PATH_ARGS: &[&str] = &["path", "dest", "src", "name", "chdir", "creates"];
+
+/// The root that literal `/epics` paths move to: `epics_folder` without its
+/// trailing `/`, or `None` when it is `/epics` itself.
+fn moved_root(vars: &Variables) -> Option<String> {
+    let folder = vars.get_str("epics_folder").ok().flatten()?;
+    let root = folder.trim_end_matches('/');
+    (root != "/epics").then(|| root.to_string())
+}
+
+/// `text` with its leading `/epics` component (`/epics` or `/epics/...`)
+/// replaced by `root`; `None` when it does not start with one.
+fn under_root(text: &str, root: &str) -> Option<String> {
+    let rest = text.strip_prefix("/epics")?;
+    if !(rest.is_empty() || rest.starts_with('/')) {
+        return None;
+    }
+    let moved = format!("{root}{rest}");
+    Some(if moved.is_empty() { "/".into() } else { moved })
 }
 
 /// A rendered argument value for printing: `word`, `'two words'`, or a
@@ -439,6 +470,12 @@ impl Walker<'_> {
             let value = self
                 .render(v, &extra, native)
                 .map_err(|e| self.err(task, &name, format!("cannot render `{k}`: {e}")))?;
+            let value = match (&self.epics_root, value.as_str()) {
+                (Some(root), Some(text)) if !native && PATH_ARGS.contains(&k.as_str()) => {
+                    under_root(text, root).map_or(value, Value::from)
+                }
+                _ => value,
+            };
             rendered.insert(k.clone(), value);
         }
         let free = match free_form {
@@ -657,5 +694,29 @@ impl Walker<'_> {
                 tail: out.tail,
             })
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::under_root;
+
+    #[test]
+    fn only_a_leading_epics_component_moves() {
+        let root = "/tmp/x/epics";
+        assert_eq!(
+            under_root("/epics/support/pmac/configure/RELEASE", root).as_deref(),
+            Some("/tmp/x/epics/support/pmac/configure/RELEASE")
+        );
+        assert_eq!(under_root("/epics", root).as_deref(), Some("/tmp/x/epics"));
+        assert_eq!(under_root("/epicsfoo/bar", root), None);
+        assert_eq!(under_root("/opt/epics/support", root), None);
+        assert_eq!(under_root("epics/support", root), None);
+        // EPICS_ROOT=/ moves `/epics/support` to `/support`, `/epics` to `/`
+        assert_eq!(
+            under_root("/epics/support", "").as_deref(),
+            Some("/support")
+        );
+        assert_eq!(under_root("/epics", "").as_deref(), Some("/"));
     }
 }
