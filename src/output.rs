@@ -248,9 +248,29 @@ fn clean_in_place_temporaries(folder: &Path) -> io::Result<()> {
 fn file_holds(path: &Path, text: &str) -> bool {
     match path.symlink_metadata() {
         Ok(m) if m.file_type().is_file() && m.len() == text.len() as u64 => {
-            std::fs::read(path).is_ok_and(|bytes| bytes == text.as_bytes())
+            same_bytes(path, text.as_bytes())
         }
         _ => false,
+    }
+}
+
+/// Compares a file with `want` a block at a time, stopping at the first difference.
+fn same_bytes(path: &Path, mut want: &[u8]) -> bool {
+    use io::Read as _;
+    let Ok(mut file) = std::fs::File::open(path) else {
+        return false;
+    };
+    let mut block = [0u8; 16 * 1024];
+    loop {
+        match file.read(&mut block) {
+            Ok(0) => return want.is_empty(),
+            Ok(n) => match want.strip_prefix(&block[..n]) {
+                Some(rest) => want = rest,
+                None => return false,
+            },
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => return false,
+        }
     }
 }
 

@@ -86,14 +86,14 @@ pub fn generate_pvi(
 ) -> Result<PviFiles, Diagnostic> {
     let search = SearchPath::new(vec![settings.config_dir.clone(), settings.pvi_defs.clone()]);
     let (steps, jobs, stopped) = plan(entities, settings);
-    let done = run_jobs(&jobs, &search);
+    let mut done = run_jobs(&jobs, &search);
 
     let mut files = PviFiles::default();
     // (device label, screen file, macros) per index button
     let mut index: Vec<IndexEntry> = Vec::new();
     for step in &steps {
         let e = step.entity;
-        let job = &done[step.job];
+        let job = &mut done[step.job];
         let device = job.device.as_ref().map_err(|d| about(d.clone(), e))?;
         if e.pv {
             let text = job
@@ -107,11 +107,9 @@ pub fn generate_pvi(
                 .insert(format!("{}.pvi.template", step.name), text);
         }
         if step.formats {
-            if let Some(screens) = &job.screens {
-                let screens = screens.as_ref().map_err(|d| about(d.clone(), e))?;
-                for (name, text) in &screens.0 {
-                    files.screens.0.insert(name.clone(), text.clone());
-                }
+            // only the first entity of a device formats its screens: they move out once
+            if let Some(screens) = job.screens.take() {
+                files.screens.0.extend(screens.map_err(|d| about(d, e))?.0);
             }
         }
         if e.ui_index {
@@ -250,29 +248,27 @@ fn run_jobs(jobs: &[Job], search: &SearchPath) -> Vec<Done> {
     let next = AtomicUsize::new(0);
     let mut done: Vec<Option<Done>> = jobs.iter().map(|_| None).collect();
     std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..threads)
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut made = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(job) = jobs.get(i) else {
-                            break made;
-                        };
-                        made.push((i, run_job(job, search)));
-                    }
-                })
-            })
-            .collect();
+        let work = || {
+            let mut made = Vec::new();
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(job) = jobs.get(i) else {
+                    break made;
+                };
+                made.push((i, run_job(job, search)));
+            }
+        };
+        // this thread is one of the workers
+        let workers: Vec<_> = (1..threads).map(|_| scope.spawn(work)).collect();
+        let mut made = work();
         for worker in workers {
             match worker.join() {
-                Ok(made) => {
-                    for (i, d) in made {
-                        done[i] = Some(d);
-                    }
-                }
+                Ok(more) => made.extend(more),
                 Err(panic) => std::panic::resume_unwind(panic),
             }
+        }
+        for (i, d) in made {
+            done[i] = Some(d);
         }
     });
     done.into_iter()
