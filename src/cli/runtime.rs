@@ -8,7 +8,7 @@ use super::{printer, CmdResult, Failure};
 use crate::layout::{Environment, EpicsLayout};
 use crate::model::discover::runtime_definitions;
 use crate::output::write_folder;
-use crate::runtime::generate::{config_instances, generate_ioc};
+use crate::runtime::generate::{config_instances, generate_ioc, write_pvi, PviPlaced};
 
 /// The `runtime` subcommands.
 #[derive(Debug, Subcommand)]
@@ -258,19 +258,11 @@ fn run_generate(
     let mut overlay = crate::runtime::dbexpand::Overlay::new(layout.env().clone());
     let mut pvi_runtime = Vec::new();
     if let Some(p) = generated.pvi_files.take() {
-        // ibek writes templates to $EPICS_ROOT/runtime and screens to $EPICS_ROOT/opi even with -o
-        let runtime = layout.ibek_runtime();
-        if crate::output::same_dir(&runtime, output) {
-            overlay.add(output, &p.templates);
-            generated.files.0.extend(p.templates.0);
-        } else {
-            crate::output::write_files(&runtime, &p.templates)
-                .map_err(|e| Failure::env(format!("cannot write `{}`: {e}", runtime.display())))?;
-            pvi_runtime.push(runtime);
+        let placed = write_pvi(layout, p, output, &mut generated.files, &mut overlay)
+            .map_err(|(dir, e)| Failure::env(format!("cannot write `{}`: {e}", dir.display())))?;
+        if let PviPlaced::Folder(dir) = placed {
+            pvi_runtime.push(dir);
         }
-        let opi = layout.opi();
-        write_folder(&opi, &p.screens)
-            .map_err(|e| Failure::env(format!("cannot write `{}`: {e}", opi.display())))?;
     }
     if let Some(config) = db_config {
         // expanding ioc.db is iocforge's extra: in ibek's commands a failure only warns

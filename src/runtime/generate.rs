@@ -325,3 +325,39 @@ fn collect_pvi(
     }
     Ok((rows, requests))
 }
+
+/// Where [`write_pvi`] put the templates.
+#[derive(Debug)]
+pub enum PviPlaced {
+    /// `$EPICS_ROOT/runtime` is the boot folder: the templates joined the
+    /// boot files (and the overlay, so `ioc.db` expands from memory).
+    WithBootFiles,
+    /// Written to this folder, which `ioc.db`'s expansion must search.
+    Folder(PathBuf),
+}
+
+/// The pvi step's writing, as ibek places the files: templates to
+/// `$EPICS_ROOT/runtime` and screens to `$EPICS_ROOT/opi`, also when the
+/// boot files go elsewhere (`-o`). When the runtime folder is `boot_dir`
+/// itself, the templates are added to `boot_files`, written with them.
+/// Errors name the folder that could not be written.
+pub fn write_pvi(
+    layout: &EpicsLayout,
+    pvi: crate::pvi::PviFiles,
+    boot_dir: &Path,
+    boot_files: &mut OutputSet,
+    overlay: &mut crate::runtime::dbexpand::Overlay,
+) -> Result<PviPlaced, (PathBuf, std::io::Error)> {
+    let runtime = layout.ibek_runtime();
+    let placed = if crate::output::same_dir(&runtime, boot_dir) {
+        overlay.add(boot_dir, &pvi.templates);
+        boot_files.0.extend(pvi.templates.0);
+        PviPlaced::WithBootFiles
+    } else {
+        crate::output::write_files(&runtime, &pvi.templates).map_err(|e| (runtime.clone(), e))?;
+        PviPlaced::Folder(runtime)
+    };
+    let opi = layout.opi();
+    crate::output::write_folder(&opi, &pvi.screens).map_err(|e| (opi, e))?;
+    Ok(placed)
+}

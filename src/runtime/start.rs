@@ -16,7 +16,7 @@ use crate::diag::{Diagnostic, Diagnostics};
 use crate::layout::{Environment, EpicsLayout};
 use crate::model::discover::runtime_definitions;
 use crate::output::{write_folder, OutputSet};
-use crate::runtime::generate::{config_instances, generate_ioc};
+use crate::runtime::generate::{config_instances, generate_ioc, write_pvi, PviPlaced};
 use crate::runtime::{autosave, dbexpand, place, release_shell, wait};
 
 /// Everything `runtime start` needs to know, resolved from flags and environment.
@@ -227,23 +227,22 @@ impl Run<'_> {
         let Some(p) = self.pvi_files.take() else {
             return Ok("none".to_string());
         };
-        let runtime = self.layout.ibek_runtime();
-        if crate::output::same_dir(&runtime, self.layout.runtime()) {
-            // written with the other boot files; read from memory by expand-db
-            self.overlay.add(self.layout.runtime(), &p.templates);
-            self.files.0.extend(p.templates.0.clone());
-        } else {
-            crate::output::write_files(&runtime, &p.templates)
-                .map_err(|e| io_fail("pvi", &format!("cannot write {}", runtime.display()), &e))?;
-            self.pvi_dirs.push(runtime);
+        let (templates, screens) = (p.templates.0.len(), p.screens.0.len());
+        let boot_dir = self.layout.runtime().to_path_buf();
+        let placed = write_pvi(
+            &self.layout,
+            p,
+            &boot_dir,
+            &mut self.files,
+            &mut self.overlay,
+        )
+        .map_err(|(dir, e)| io_fail("pvi", &format!("cannot write {}", dir.display()), &e))?;
+        if let PviPlaced::Folder(dir) = placed {
+            self.pvi_dirs.push(dir);
         }
         let opi = self.layout.opi();
-        write_folder(&opi, &p.screens)
-            .map_err(|e| io_fail("pvi", &format!("cannot write {}", opi.display()), &e))?;
         Ok(format!(
-            "{} templates, {} screens in {}",
-            p.templates.0.len(),
-            p.screens.0.len(),
+            "{templates} templates, {screens} screens in {}",
             opi.display()
         ))
     }
