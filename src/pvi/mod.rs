@@ -26,6 +26,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use crate::diag::Diagnostic;
 use crate::output::OutputSet;
 use device::{Component, Device, Item, Kind, SearchPath};
+use screen::Screen;
 
 /// Where pvi device files are looked for.
 #[derive(Debug, Clone)]
@@ -236,29 +237,60 @@ fn plan<'a>(
     (steps, jobs, None)
 }
 
-/// Reads, resolves and formats each device, on up to one thread per core;
-/// the results come back in the jobs' order whatever thread made them.
+/// Reads, resolves and lays out each device (one job a device), then writes
+/// every laid-out screen's XML (one job a screen, so the threads share the
+/// big devices' many sub-screens evenly); results come back in order.
 fn run_jobs(jobs: &[Job], search: &SearchPath) -> Vec<Done> {
+    let laid = par_map(jobs, |job| run_job(job, search));
+    let screens: Vec<&(String, Screen)> = laid
+        .iter()
+        .filter_map(|l| l.screens.as_ref().and_then(|s| s.as_ref().ok()))
+        .flatten()
+        .collect();
+    let mut written = par_map(&screens, |(name, screen)| {
+        bob::format_bob(screen).map(|text| (format!("{name}.bob"), text))
+    })
+    .into_iter();
+    laid.into_iter()
+        .map(|l| Done {
+            screens: l.screens.map(|s| {
+                let n = s?.len();
+                // this device's screens, taken whole so the next device's stay aligned
+                let mine: Vec<_> = written.by_ref().take(n).collect();
+                let mut out = OutputSet::default();
+                for made in mine {
+                    let (name, text) = made?;
+                    out.insert(name, text);
+                }
+                Ok(out)
+            }),
+            device: l.device,
+            templates: l.templates,
+        })
+        .collect()
+}
+
+/// `f` over `items` on up to one thread per core (this one included), the
+/// results in the items' order.
+fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
     let threads = std::thread::available_parallelism()
         .map_or(1, std::num::NonZeroUsize::get)
-        .min(jobs.len());
+        .min(items.len());
     if threads <= 1 {
-        return jobs.iter().map(|j| run_job(j, search)).collect();
+        return items.iter().map(f).collect();
     }
     let next = AtomicUsize::new(0);
-    let mut done: Vec<Option<Done>> = jobs.iter().map(|_| None).collect();
-    std::thread::scope(|scope| {
+    let mut made: Vec<(usize, R)> = std::thread::scope(|scope| {
         let work = || {
             let mut made = Vec::new();
             loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(job) = jobs.get(i) else {
+                let Some(item) = items.get(i) else {
                     break made;
                 };
-                made.push((i, run_job(job, search)));
+                made.push((i, f(item)));
             }
         };
-        // this thread is one of the workers
         let workers: Vec<_> = (1..threads).map(|_| scope.spawn(work)).collect();
         let mut made = work();
         for worker in workers {
@@ -267,29 +299,28 @@ fn run_jobs(jobs: &[Job], search: &SearchPath) -> Vec<Done> {
                 Err(panic) => std::panic::resume_unwind(panic),
             }
         }
-        for (i, d) in made {
-            done[i] = Some(d);
-        }
+        made
     });
-    done.into_iter()
-        .map(|d| {
-            d.unwrap_or_else(|| Done {
-                device: Err(Diagnostic::plain(None, "a pvi worker thread ended early")),
-                screens: None,
-                templates: Vec::new(),
-            })
-        })
-        .collect()
+    made.sort_by_key(|(i, _)| *i);
+    made.into_iter().map(|(_, r)| r).collect()
 }
 
-fn run_job(job: &Job, search: &SearchPath) -> Done {
+/// A device read, resolved and laid out (its screens not yet written).
+struct Laid {
+    device: Result<Device, Diagnostic>,
+    /// The screen and sub-screens by file stem, when this device's are written.
+    screens: Option<Result<Vec<(String, Screen)>, Diagnostic>>,
+    templates: Vec<(String, String)>,
+}
+
+fn run_job(job: &Job, search: &SearchPath) -> Laid {
     let device = search.load(&job.path).and_then(|d| {
         let mut device = Device::clone(&d);
         device::resolve_parents(&mut device, search)?;
         Ok(device)
     });
     let Ok(dev) = &device else {
-        return Done {
+        return Laid {
             device,
             screens: None,
             templates: Vec::new(),
@@ -300,15 +331,29 @@ fn run_job(job: &Job, search: &SearchPath) -> Done {
         .iter()
         .map(|p| (p.clone(), template::format_template(dev, p)))
         .collect();
-    let screens = job.screen.as_ref().map(|stem| {
-        let mut out = OutputSet::default();
-        format_device(dev, stem, &mut out).map(|()| out)
-    });
-    Done {
+    let screens = job.screen.as_ref().map(|stem| lay_out(dev, stem));
+    Laid {
         device,
         screens,
         templates,
     }
+}
+
+/// A device's screen (`{stem}`) and its sub-screens, laid out.
+fn lay_out(device: &Device, stem: &str) -> Result<Vec<(String, Screen)>, Diagnostic> {
+    let (screen, subs) =
+        screen::layout_screen(device.components(), &device.label, stem, &screen::DLS_BOB)?;
+    let mut all = vec![(stem.to_string(), screen)];
+    all.extend(subs);
+    Ok(all)
+}
+
+/// Lays out and writes a device's screen (`{stem}.bob`) and its sub-screens.
+fn format_device(device: &Device, stem: &str, out: &mut OutputSet) -> Result<(), Diagnostic> {
+    for (name, screen) in lay_out(device, stem)? {
+        out.insert(format!("{name}.bob"), bob::format_bob(&screen)?);
+    }
+    Ok(())
 }
 
 fn about(d: Diagnostic, e: &PviEntity) -> Diagnostic {
@@ -372,17 +417,6 @@ fn find_device(e: &PviEntity, settings: &PviSettings) -> Result<PathBuf, Diagnos
         rel.file_name().unwrap_or_default().to_string_lossy(),
         settings.config_dir.display()
     )))
-}
-
-/// Lays out and writes a device's screen (`{stem}.bob`) and its sub-screens.
-fn format_device(device: &Device, stem: &str, out: &mut OutputSet) -> Result<(), Diagnostic> {
-    let components = device.components();
-    let (screen, subs) = screen::layout_screen(components, &device.label, stem, &screen::DLS_BOB)?;
-    out.insert(format!("{stem}.bob"), bob::format_bob(&screen)?);
-    for (name, sub) in subs {
-        out.insert(format!("{name}.bob"), bob::format_bob(&sub)?);
-    }
-    Ok(())
 }
 
 /// Whether a relative path names something inside the folder it is joined to
@@ -493,5 +527,69 @@ mod tests {
                 "Good3.pvi.template"
             ]
         );
+    }
+
+    #[test]
+    fn screens_formatted_on_many_threads_land_with_their_device() {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = PviSettings {
+            config_dir: dir.path().join("ioc/config"),
+            pvi_defs: dir.path().join("pvi-defs"),
+        };
+        fs_err::create_dir_all(&settings.pvi_defs).unwrap();
+        fs_err::create_dir_all(&settings.config_dir).unwrap();
+        let with_pages = |label: &str, pages: usize| {
+            let mut y = format!("label: {label}\nchildren:\n");
+            for p in 0..pages {
+                y += &format!(
+                    "  - type: Group\n    name: Page{p}\n    layout:\n      type: SubScreen\n    children:\n      - type: SignalR\n        name: Value{p}\n        read_pv: $(P){label}{p}\n"
+                );
+            }
+            y
+        };
+        for (n, pages) in [("Alpha", 3), ("Beta", 1), ("Gamma", 4)] {
+            fs_err::write(
+                settings.pvi_defs.join(format!("{n}.pvi.device.yaml")),
+                with_pages(n, pages),
+            )
+            .unwrap();
+        }
+        fs_err::write(
+            settings.pvi_defs.join("Bad.pvi.device.yaml"),
+            "label: Bad\nchildren:\n  - type: Group\n    name: Line\n    layout:\n      type: Row\n    children:\n      - type: SignalW\n        name: Go\n        write_pv: $(P)Go\n        write_widget:\n          type: ButtonPanel\n",
+        )
+        .unwrap();
+        let named = |names: &[&str]| -> Vec<PviEntity> {
+            names
+                .iter()
+                .enumerate()
+                .map(|(i, n)| PviEntity {
+                    entity: format!("entity{i}"),
+                    ..entity(&format!("{n}.pvi.device.yaml"))
+                })
+                .collect()
+        };
+        let files = generate_pvi(&named(&["Alpha", "Beta", "Gamma"]), "ioc", &settings).unwrap();
+        for (n, pages) in [("Alpha", 3), ("Beta", 1), ("Gamma", 4)] {
+            let main = files.screens.get(&format!("{n}.pvi.bob")).unwrap();
+            assert!(main.contains(&format!("<text>{n}</text>")), "{n}: {main}");
+            // (pvi draws a lone sub-screen group in place)
+            for p in (0..pages).filter(|_| pages > 1) {
+                let sub = files
+                    .screens
+                    .get(&format!("{n}_Page{p}.pvi.bob"))
+                    .unwrap_or_else(|| panic!("{n} page {p}: {:?}", files.screens.0.keys()));
+                assert!(
+                    sub.contains(&format!("$(P){n}{p}")),
+                    "{n} page {p} holds its own PV"
+                );
+            }
+        }
+        // a screen pvi cannot draw fails its own entity, wherever it sits
+        let e = format!(
+            "{:?}",
+            generate_pvi(&named(&["Alpha", "Bad", "Gamma"]), "ioc", &settings).unwrap_err()
+        );
+        assert!(e.contains("entity1") && e.contains("ButtonPanel"), "{e}");
     }
 }
