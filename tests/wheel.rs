@@ -334,8 +334,7 @@ fn git(repo: &Path, args: &[&str]) {
 /// `pre-commit try-repo` of this repository's `iocforge-services-check` hook
 /// in a services repository: pre-commit installs iocforge from source as it
 /// does for a services repo (`language: python`: pip builds the package with
-/// maturin, offered offline from `.ci/setup`'s wheel folder), into a store of
-/// its own. maturin builds with the test profile in `target/e2e-musl`, so
+/// maturin, offered offline from `.ci/setup`'s wheel folder). maturin builds with the test profile in `target/e2e-musl`, so
 /// only iocforge itself compiles again (pre-commit's clone is a new path).
 #[test]
 #[allow(clippy::disallowed_methods)] // the test harness's settings
@@ -343,17 +342,23 @@ fn pre_commit_runs_the_services_check_hook_from_this_repository() {
     let scratch = tempfile::tempdir().unwrap();
     let repo = scratch.path().join("services-repo");
     common::services_fixture(&repo);
+    // one service broken: the hook must fail on it, pointing at the file,
+    // and pass the others (one run: try-repo's store is temporary, so each
+    // call builds iocforge again)
+    let values = repo.join("services/ioc-02/values.yaml");
+    let mut broken = fs_err::read_to_string(&values).unwrap();
+    broken.push_str("broken: [unclosed\n");
+    fs_err::write(&values, broken).unwrap();
     git(&repo, &["init", "-q"]);
     git(&repo, &["add", "-A"]);
     git(&repo, &["commit", "-q", "-m", "services"]);
-    let try_repo = || {
+    let (ok, text) = {
         let started = Instant::now();
         let out = Command::new(tool("pre-commit"))
             .current_dir(&repo)
             .args(["try-repo"])
             .arg(common::root())
             .args(["iocforge-services-check", "--all-files", "--verbose"])
-            .env("PRE_COMMIT_HOME", scratch.path().join("pre-commit-home"))
             .env("PIP_NO_INDEX", "1")
             .env("PIP_FIND_LINKS", common::tools().join("maturin/wheels"))
             .env("CARGO_TARGET_DIR", common::root().join("target/e2e-musl"))
@@ -376,27 +381,17 @@ fn pre_commit_runs_the_services_check_hook_from_this_repository() {
         );
         (out.status.success(), text)
     };
-
-    let (ok, text) = try_repo();
-    assert!(ok, "the hook failed on a good services repository:\n{text}");
-    for service in ["ioc-01", "ioc-06", "legacy-01", "monitor"] {
-        assert!(
-            text.lines()
-                .any(|l| l.starts_with(&format!("{service} ")) && l.contains(" ok ")),
-            "{service} not checked ok:\n{text}"
-        );
-    }
-
-    // a broken values file fails the hook at its place
-    let values = repo.join("services/ioc-02/values.yaml");
-    let mut broken = fs_err::read_to_string(&values).unwrap();
-    broken.push_str("broken: [unclosed\n");
-    fs_err::write(&values, broken).unwrap();
-    git(&repo, &["commit", "-q", "-a", "-m", "break ioc-02"]);
-    let (ok, text) = try_repo();
     assert!(!ok, "the hook passed a broken values.yaml:\n{text}");
     assert!(
         text.contains("services/ioc-02/values.yaml:"),
         "the failure does not point at the file:\n{text}"
     );
+    let row = |service: &str, result: &str| {
+        text.lines()
+            .any(|l| l.starts_with(&format!("{service} ")) && l.contains(&format!(" {result} ")))
+    };
+    assert!(row("ioc-02", "fail"), "ioc-02 not failed:\n{text}");
+    for service in ["ioc-01", "ioc-06", "legacy-01", "monitor"] {
+        assert!(row(service, "ok"), "{service} not checked ok:\n{text}");
+    }
 }
