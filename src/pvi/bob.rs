@@ -64,32 +64,18 @@ impl Element {
         Arc::make_mut(&mut self.children)
     }
 
-    /// Where the first element named `tag` is, as child indexes from here.
-    fn path_to(&self, tag: &str, path: &mut Vec<usize>) -> bool {
-        if self.tag == tag {
-            return true;
-        }
-        for (i, c) in self.children.iter().enumerate() {
-            path.push(i);
-            if c.path_to(tag, path) {
-                return true;
-            }
-            path.pop();
-        }
-        false
+    /// Whether this element or one below it is named `tag`.
+    fn holds(&self, tag: &str) -> bool {
+        self.tag == tag || self.children.iter().any(|c| c.holds(tag))
     }
 
     /// The first element named `tag` in document order, self included (lxml's `iter`).
     fn find_mut(&mut self, tag: &str) -> Option<&mut Element> {
-        let mut path = Vec::new();
-        if !self.path_to(tag, &mut path) {
-            return None;
+        if self.tag == tag {
+            return Some(self);
         }
-        let mut cur = self;
-        for i in path {
-            cur = &mut cur.kids()[i];
-        }
-        Some(cur)
+        let i = self.children.iter().position(|c| c.holds(tag))?;
+        self.kids()[i].find_mut(tag)
     }
 
     fn child_text(&self, tag: &str) -> Option<&str> {
@@ -311,13 +297,17 @@ fn template(name: &str) -> Result<Element, Diagnostic> {
 }
 
 /// Sets the first element named `tag` to `text` (pvi skips empty values).
-fn set(el: &mut Element, tag: &str, text: &str) -> Result<(), Diagnostic> {
-    if text.is_empty() {
+fn set(
+    el: &mut Element,
+    tag: &str,
+    text: impl Into<String> + AsRef<str>,
+) -> Result<(), Diagnostic> {
+    if text.as_ref().is_empty() {
         return Ok(());
     }
     match el.find_mut(tag) {
         Some(e) => {
-            e.text = Some(Cow::Owned(text.to_string()));
+            e.text = Some(Cow::Owned(text.into()));
             Ok(())
         }
         None => Err(Diagnostic::plain(
@@ -328,11 +318,11 @@ fn set(el: &mut Element, tag: &str, text: &str) -> Result<(), Diagnostic> {
 }
 
 fn set_bounds(el: &mut Element, b: Bounds, height: bool) -> Result<(), Diagnostic> {
-    set(el, "x", &b.x.to_string())?;
-    set(el, "y", &b.y.to_string())?;
-    set(el, "width", &b.w.to_string())?;
+    set(el, "x", b.x.to_string())?;
+    set(el, "y", b.y.to_string())?;
+    set(el, "width", b.w.to_string())?;
     if height {
-        set(el, "height", &b.h.to_string())?;
+        set(el, "height", b.h.to_string())?;
     }
     Ok(())
 }
@@ -390,7 +380,7 @@ fn pv_element(b: Bounds, pv: &str, widget: &Widget) -> Result<Element, Diagnosti
     } else {
         pv.to_string()
     };
-    set(&mut el, pv_tag, &pv_text)?;
+    set(&mut el, pv_tag, pv_text)?;
     if let Widget::BitField { number_of_bits } = widget {
         set_bounds(
             &mut el,
@@ -532,7 +522,7 @@ fn element(w: &Placed) -> Result<Element, Diagnostic> {
             set(&mut el, "text", label)?;
             set(&mut el, "pv_name", pv)?;
             set(&mut el, "value", value)?;
-            set(&mut el, "tooltip", &format!("{pv} = {value}\n$(pv_value)"))?;
+            set(&mut el, "tooltip", format!("{pv} = {value}\n$(pv_value)"))?;
             set_bounds(&mut el, *b, true)?;
             el
         }
@@ -549,7 +539,7 @@ fn element(w: &Placed) -> Result<Element, Diagnostic> {
             } else {
                 format!("{file_name}.bob")
             };
-            set(&mut el, "file", &file)?;
+            set(&mut el, "file", file)?;
             set(&mut el, "text", label)?;
             if !macros.is_empty() {
                 let Some(action) = el.find_mut("action") else {
