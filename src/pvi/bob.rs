@@ -14,6 +14,7 @@ use std::sync::OnceLock;
 
 use super::device::Widget;
 use super::screen::{Bounds, Placed, Screen};
+use super::stencil::{push_close, push_indent, push_int, push_leaf, push_open, Stencil, Tail, Val};
 use crate::diag::Diagnostic;
 
 /// Text of the tree: borrowed from the built-in catalogue where unchanged,
@@ -128,7 +129,7 @@ impl Element {
         }
     }
 
-    fn write_inline_start(&self, out: &mut String) {
+    pub(super) fn write_inline_start(&self, out: &mut String) {
         out.push('<');
         out.push_str(&self.tag);
         for (k, v) in &self.attrs {
@@ -141,7 +142,7 @@ impl Element {
     }
 }
 
-fn escape(s: &str, attr: bool, out: &mut String) {
+pub(super) fn escape(s: &str, attr: bool, out: &mut String) {
     // most text needs no escaping: copy it whole
     if s.bytes()
         .all(|b| b.is_ascii() && !matches!(b, b'&' | b'<' | b'>' | b'"' | b'\n' | b'\t' | b'\r'))
@@ -259,10 +260,21 @@ fn unescape(s: &'static str) -> Text {
     )
 }
 
-/// The widget catalogue: the screen element and widget templates by name.
+/// The widget catalogue: the screen element and widget templates by name,
+/// each also cut into a stencil.
 struct Catalogue {
-    display: Element,
     widgets: Vec<Element>,
+    /// The display's stencil, then each widget's, in catalogue order.
+    stencils: Vec<Option<Stencil>>,
+}
+
+impl Catalogue {
+    fn display_stencil(&self) -> Result<&Stencil, Diagnostic> {
+        self.stencils
+            .first()
+            .and_then(Option::as_ref)
+            .ok_or_else(|| Diagnostic::plain(None, "pvi's DLS display template cannot be cut"))
+    }
 }
 
 fn catalogue() -> &'static Catalogue {
@@ -278,7 +290,32 @@ fn catalogue() -> &'static Catalogue {
             .filter(|c| c.tag == "widget")
             .cloned()
             .collect();
-        Catalogue { display, widgets }
+        let stencils = std::iter::once(&display)
+            .chain(&widgets)
+            .map(Stencil::new)
+            .collect();
+        Catalogue { widgets, stencils }
+    })
+}
+
+/// The stencil of the catalogue widget `name`.
+fn stencil(name: &str) -> Result<&'static Stencil, Diagnostic> {
+    let cat = catalogue();
+    let i = cat
+        .widgets
+        .iter()
+        .position(|w| w.child_text("name") == Some(name))
+        .ok_or_else(|| {
+            Diagnostic::plain(
+                None,
+                format!("pvi's DLS widget catalogue has no `{name}` widget"),
+            )
+        })?;
+    cat.stencils[i + 1].as_ref().ok_or_else(|| {
+        Diagnostic::plain(
+            None,
+            format!("pvi's DLS widget `{name}` cannot be cut into a stencil"),
+        )
     })
 }
 
@@ -360,70 +397,84 @@ fn text_format_code(f: &str) -> &'static str {
     }
 }
 
-fn pv_element(b: Bounds, pv: &str, widget: &Widget) -> Result<Element, Diagnostic> {
+/// Writes a PV widget at `level`: its catalogue entry with the PV and
+/// geometry set, then the elements its widget type adds.
+fn write_pv(
+    b: Bounds,
+    pv: &str,
+    widget: &Widget,
+    level: usize,
+    out: &mut String,
+) -> Result<(), Diagnostic> {
     let (name, square) = pv_template(widget)?;
-    let mut el = template(name)?;
-    let wtype = el
-        .attrs
-        .iter()
-        .find(|(k, _)| k == "type")
-        .map(|(_, v)| v.clone())
-        .unwrap_or_default();
+    let st = stencil(name)?;
     let b = if square { b.square() } else { b };
     let pv_tag = if matches!(widget, Widget::ArrayTrace { .. }) {
         "y_pv"
     } else {
         "pv_name"
     };
-    let pv_text = if wtype == "table" && !pv.starts_with("pva://") {
-        format!("pva://{pv}")
+    let pv_text: Cow<str> = if st.wtype == "table" && !pv.starts_with("pva://") {
+        Cow::Owned(format!("pva://{pv}"))
     } else {
-        pv.to_string()
+        Cow::Borrowed(pv)
     };
-    set(&mut el, pv_tag, pv_text)?;
-    if let Widget::BitField { number_of_bits } = widget {
-        set_bounds(
-            &mut el,
-            Bounds {
-                w: number_of_bits * 20,
-                ..b
-            },
-            false,
-        )?;
-    } else {
-        set_bounds(&mut el, b, true)?;
-    }
-    add_widget_settings(&mut el, widget);
-    Ok(el)
+    let vals = match widget {
+        // a bit field is as wide as its bits and keeps the catalogue's height
+        Widget::BitField { number_of_bits } => [
+            (pv_tag, Val::Str(&pv_text)),
+            ("x", Val::Int(b.x)),
+            ("y", Val::Int(b.y)),
+            ("width", Val::Int(number_of_bits * 20)),
+            ("height", Val::Str("")),
+        ],
+        _ => [
+            (pv_tag, Val::Str(&pv_text)),
+            ("x", Val::Int(b.x)),
+            ("y", Val::Int(b.y)),
+            ("width", Val::Int(b.w)),
+            ("height", Val::Int(b.h)),
+        ],
+    };
+    st.put(level, out, &vals, &mut |at, level, out| {
+        if at == Tail::Widget {
+            write_widget_settings(widget, level, out);
+        }
+        Ok(())
+    })
 }
 
 /// The settings a widget type adds to its template: combo box items, table columns,
 /// text format and precision, bit count, image colours and axes, trace axes.
-fn add_widget_settings(el: &mut Element, widget: &Widget) {
+fn write_widget_settings(widget: &Widget, level: usize, out: &mut String) {
     match widget {
         Widget::ComboBox { choices } if !choices.is_empty() => {
-            let items = el.sub("items");
+            push_open(level, "items", out);
             for c in choices {
-                items.kids().push(Element::with_text("item", c.clone()));
+                push_leaf(level + 1, "item", c, out);
             }
-            el.kids().push(Element::with_text("items_from_pv", "false"));
+            push_close(level, "items", out);
+            push_leaf(level, "items_from_pv", "false", out);
         }
         Widget::TableRead(cols) | Widget::TableWrite(cols) if !cols.is_empty() => {
-            add_table_columns(el, cols, widget);
+            write_table_columns(cols, widget, level, out);
         }
         Widget::TextRead(t) | Widget::TextWrite(t) => {
             if let Some(f) = &t.format {
-                el.kids()
-                    .push(Element::with_text("format", text_format_code(f)));
+                push_leaf(level, "format", text_format_code(f), out);
             }
             if let Some(p) = t.precision {
-                el.kids()
-                    .push(Element::with_text("precision", p.to_string()));
+                push_indent(level, out);
+                out.push_str("<precision>");
+                push_int(p, out);
+                out.push_str("</precision>\n");
             }
         }
         Widget::BitField { number_of_bits } => {
-            el.kids()
-                .push(Element::with_text("numBits", number_of_bits.to_string()));
+            push_indent(level, out);
+            out.push_str("<numBits>");
+            push_int(*number_of_bits, out);
+            out.push_str("</numBits>\n");
         }
         Widget::ImageRead {
             color_map,
@@ -431,28 +482,33 @@ fn add_widget_settings(el: &mut Element, widget: &Widget) {
             axes,
             ..
         } => {
-            el.sub("color_map").kids().push(Element::with_text(
-                "name",
-                if *color_map == 0 { "GRAY" } else { "VIRIDIS" },
-            ));
-            el.sub("color_bar")
-                .kids()
-                .push(Element::with_text("visible", bool_text(*color_bar)));
+            push_open(level, "color_map", out);
+            let map = if *color_map == 0 { "GRAY" } else { "VIRIDIS" };
+            push_leaf(level + 1, "name", map, out);
+            push_close(level, "color_map", out);
+            push_open(level, "color_bar", out);
+            push_leaf(level + 1, "visible", bool_text(*color_bar), out);
+            push_close(level, "color_bar", out);
             if !axes {
                 for axis in ["x_axis", "y_axis"] {
-                    let a = el.sub(axis);
-                    a.kids().push(Element::with_text("visible", "false"));
-                    a.kids().push(Element::with_text("title", ""));
+                    push_open(level, axis, out);
+                    push_leaf(level + 1, "visible", "false", out);
+                    push_leaf(level + 1, "title", "", out);
+                    push_close(level, axis, out);
                 }
             }
         }
         Widget::ArrayTrace { axis, .. } => {
-            let x = el.sub("x_axis");
-            x.kids().push(Element::with_text("title", ""));
-            x.kids().push(Element::with_text("autoscale", "true"));
-            let y = el.sub("y_axes").sub("y_axis");
-            y.kids().push(Element::with_text("title", axis.clone()));
-            y.kids().push(Element::with_text("autoscale", "true"));
+            push_open(level, "x_axis", out);
+            push_leaf(level + 1, "title", "", out);
+            push_leaf(level + 1, "autoscale", "true", out);
+            push_close(level, "x_axis", out);
+            push_open(level, "y_axes", out);
+            push_open(level + 1, "y_axis", out);
+            push_leaf(level + 2, "title", axis, out);
+            push_leaf(level + 2, "autoscale", "true", out);
+            push_close(level + 1, "y_axis", out);
+            push_close(level, "y_axes", out);
         }
         _ => {}
     }
@@ -460,32 +516,28 @@ fn add_widget_settings(el: &mut Element, widget: &Widget) {
 
 /// A table's columns (name, editable, options for boolean and choice columns), then
 /// whether the table itself is editable.
-fn add_table_columns(el: &mut Element, cols: &[Widget], widget: &Widget) {
-    let columns = el.sub("columns");
+fn write_table_columns(cols: &[Widget], widget: &Widget, level: usize, out: &mut String) {
+    push_open(level, "columns", out);
     for (i, w) in cols.iter().enumerate() {
-        let col = columns.sub("column");
-        col.kids()
-            .push(Element::with_text("name", format!("Column {}", i + 1)));
-        col.kids().push(Element::with_text(
-            "editable",
-            if w.is_write() { "true" } else { "false" },
-        ));
-        let options: Vec<String> = match w {
-            Widget::Led | Widget::CheckBox => vec!["false".into(), "true".into()],
-            Widget::ComboBox { choices } => choices.clone(),
+        push_open(level + 1, "column", out);
+        push_leaf(level + 2, "name", &format!("Column {}", i + 1), out);
+        push_leaf(level + 2, "editable", bool_text(w.is_write()), out);
+        let options: Vec<&str> = match w {
+            Widget::Led | Widget::CheckBox => vec!["false", "true"],
+            Widget::ComboBox { choices } => choices.iter().map(String::as_str).collect(),
             _ => Vec::new(),
         };
         if !options.is_empty() {
-            let o = col.sub("options");
+            push_open(level + 2, "options", out);
             for opt in options {
-                o.kids().push(Element::with_text("option", opt));
+                push_leaf(level + 3, "option", opt, out);
             }
+            push_close(level + 2, "options", out);
         }
+        push_close(level + 1, "column", out);
     }
-    el.kids().push(Element::with_text(
-        "editable",
-        if widget.is_write() { "true" } else { "false" },
-    ));
+    push_close(level, "columns", out);
+    push_leaf(level, "editable", bool_text(widget.is_write()), out);
 }
 
 fn bool_text(b: bool) -> &'static str {
@@ -496,35 +548,55 @@ fn bool_text(b: bool) -> &'static str {
     }
 }
 
-fn element(w: &Placed) -> Result<Element, Diagnostic> {
-    Ok(match w {
+fn bounds(b: Bounds) -> [(&'static str, Val<'static>); 4] {
+    [
+        ("x", Val::Int(b.x)),
+        ("y", Val::Int(b.y)),
+        ("width", Val::Int(b.w)),
+        ("height", Val::Int(b.h)),
+    ]
+}
+
+/// Writes a laid-out widget (and a group's children) at `level`.
+fn write_placed(w: &Placed, level: usize, out: &mut String) -> Result<(), Diagnostic> {
+    match w {
         Placed::Label { b, text, tooltip } => {
-            let mut el = template("Label")?;
-            set(&mut el, "text", text)?;
-            set(&mut el, "tooltip", tooltip)?;
-            set_bounds(&mut el, *b, true)?;
-            el
+            let [x, y, wd, h] = bounds(*b);
+            let vals = [
+                ("text", Val::Str(text)),
+                ("tooltip", Val::Str(tooltip)),
+                x,
+                y,
+                wd,
+                h,
+            ];
+            stencil("Label")?.put(level, out, &vals, &mut |_, _, _| Ok(()))
         }
         Placed::Header { b, text } => {
-            let mut el = template("Heading")?;
-            set(&mut el, "text", text)?;
-            set_bounds(&mut el, *b, true)?;
-            el
+            let [x, y, wd, h] = bounds(*b);
+            let vals = [("text", Val::Str(text)), x, y, wd, h];
+            stencil("Heading")?.put(level, out, &vals, &mut |_, _, _| Ok(()))
         }
-        Placed::Pv { b, pv, widget } => pv_element(*b, pv, widget)?,
+        Placed::Pv { b, pv, widget } => write_pv(*b, pv, widget, level, out),
         Placed::Action {
             b,
             label,
             pv,
             value,
         } => {
-            let mut el = template("WritePV")?;
-            set(&mut el, "text", label)?;
-            set(&mut el, "pv_name", pv)?;
-            set(&mut el, "value", value)?;
-            set(&mut el, "tooltip", format!("{pv} = {value}\n$(pv_value)"))?;
-            set_bounds(&mut el, *b, true)?;
-            el
+            let tooltip = format!("{pv} = {value}\n$(pv_value)");
+            let [x, y, wd, h] = bounds(*b);
+            let vals = [
+                ("text", Val::Str(label)),
+                ("pv_name", Val::Str(pv)),
+                ("value", Val::Str(value)),
+                ("tooltip", Val::Str(&tooltip)),
+                x,
+                y,
+                wd,
+                h,
+            ];
+            stencil("WritePV")?.put(level, out, &vals, &mut |_, _, _| Ok(()))
         }
         Placed::OpenDisplay {
             b,
@@ -532,70 +604,123 @@ fn element(w: &Placed) -> Result<Element, Diagnostic> {
             file_name,
             macros,
             ..
-        } => {
-            let mut el = template("OpenDisplay")?;
-            let file = if file_name.ends_with(".bob") {
-                file_name.clone()
-            } else {
-                format!("{file_name}.bob")
-            };
-            set(&mut el, "file", file)?;
-            set(&mut el, "text", label)?;
-            if !macros.is_empty() {
-                let Some(action) = el.find_mut("action") else {
-                    return Err(Diagnostic::plain(
-                        None,
-                        "OpenDisplay template has no action",
-                    ));
-                };
-                let m = action.sub("macros");
-                for (k, v) in macros {
-                    m.kids().push(Element::with_text(k.clone(), v.clone()));
-                }
-            }
-            set_bounds(&mut el, *b, true)?;
-            el
-        }
+        } => write_open_display(*b, label, file_name, macros, level, out),
         Placed::Group { b, title, children } => {
-            let mut el = template("Group")?;
-            set(&mut el, "name", title)?;
-            set_bounds(&mut el, *b, true)?;
-            for c in children {
-                el.kids().push(element(c)?);
-            }
-            el
+            let [x, y, wd, h] = bounds(*b);
+            let vals = [("name", Val::Str(title)), x, y, wd, h];
+            stencil("Group")?.put(level, out, &vals, &mut |at, level, out| {
+                if at == Tail::Widget {
+                    for c in children {
+                        write_placed(c, level, out)?;
+                    }
+                }
+                Ok(())
+            })
         }
+    }
+}
+
+fn display_file(file_name: &str) -> Cow<'_, str> {
+    if file_name.ends_with(".bob") {
+        Cow::Borrowed(file_name)
+    } else {
+        Cow::Owned(format!("{file_name}.bob"))
+    }
+}
+
+/// A button opening a screen. pvi adds the macros to the button's action
+/// before it sets the geometry, and sets the first element of each name:
+/// a macro named like a geometry element takes that value. That rare case
+/// is written from an element tree, which follows the rule whole.
+fn write_open_display(
+    b: Bounds,
+    label: &str,
+    file_name: &str,
+    macros: &[(String, String)],
+    level: usize,
+    out: &mut String,
+) -> Result<(), Diagnostic> {
+    let st = stencil("OpenDisplay")?;
+    if macros.iter().any(|(k, _)| st.settable(k)) {
+        open_display_tree(b, label, file_name, macros)?.write(level, out);
+        return Ok(());
+    }
+    let file = display_file(file_name);
+    let [x, y, wd, h] = bounds(b);
+    let vals = [
+        ("file", Val::Str(&file)),
+        ("text", Val::Str(label)),
+        x,
+        y,
+        wd,
+        h,
+    ];
+    st.put(level, out, &vals, &mut |at, level, out| {
+        if at == Tail::Action && !macros.is_empty() {
+            push_open(level, "macros", out);
+            for (k, v) in macros {
+                push_leaf(level + 1, k, v, out);
+            }
+            push_close(level, "macros", out);
+        }
+        Ok(())
     })
+}
+
+/// [`write_open_display`] as an element tree.
+fn open_display_tree(
+    b: Bounds,
+    label: &str,
+    file_name: &str,
+    macros: &[(String, String)],
+) -> Result<Element, Diagnostic> {
+    let mut el = template("OpenDisplay")?;
+    set(&mut el, "file", display_file(file_name).into_owned())?;
+    set(&mut el, "text", label)?;
+    if !macros.is_empty() {
+        let Some(action) = el.find_mut("action") else {
+            return Err(Diagnostic::plain(
+                None,
+                "OpenDisplay template has no action",
+            ));
+        };
+        let m = action.sub("macros");
+        for (k, v) in macros {
+            m.kids().push(Element::with_text(k.clone(), v.clone()));
+        }
+    }
+    set_bounds(&mut el, b, true)?;
+    Ok(el)
 }
 
 /// The `.bob` file text of a screen.
 pub fn format_bob(screen: &Screen) -> Result<String, Diagnostic> {
-    let mut display = catalogue().display.clone();
-    set_bounds(&mut display, screen.b, true)?;
-    if screen.titled {
-        let mut title = template("Title")?;
-        set(&mut title, "text", &screen.title)?;
-        set_bounds(
-            &mut title,
-            Bounds {
-                x: 0,
-                y: 0,
-                w: screen.b.w,
-                h: 25,
-            },
-            true,
-        )?;
-        display.kids().push(title);
-    }
-    for c in &screen.children {
-        display.kids().push(element(c)?);
-    }
-    // pvi names the display after the screen title, even an empty one
-    if let Some(n) = display.find_mut("name") {
-        n.text = Some(Cow::Owned(screen.title.clone()));
-    }
+    let cat = catalogue();
     let mut out = String::with_capacity(64 * 1024);
-    display.write(0, &mut out);
+    let [x, y, wd, h] = bounds(screen.b);
+    // pvi names the display after the screen title, even an empty one
+    let vals = [("name", Val::Always(&screen.title)), x, y, wd, h];
+    cat.display_stencil()?
+        .put(0, &mut out, &vals, &mut |at, level, out| {
+            if at != Tail::Widget {
+                return Ok(());
+            }
+            if screen.titled {
+                let title = Bounds {
+                    x: 0,
+                    y: 0,
+                    w: screen.b.w,
+                    h: 25,
+                };
+                let [x, y, wd, h] = bounds(title);
+                let vals = [("text", Val::Str(&screen.title)), x, y, wd, h];
+                stencil("Title")?.put(level, out, &vals, &mut |_, _, _| Ok(()))?;
+            }
+            for c in &screen.children {
+                write_placed(c, level, out)?;
+            }
+            Ok(())
+        })?;
     Ok(out)
 }
 
@@ -626,7 +751,73 @@ mod tests {
         ] {
             assert!(template(name).is_ok(), "{name}");
         }
-        assert_eq!(catalogue().display.child_text("grid_step_y"), Some("4"));
+        let screen = Screen {
+            b: Bounds {
+                x: 0,
+                y: 0,
+                w: 10,
+                h: 10,
+            },
+            title: String::new(),
+            titled: false,
+            children: Vec::new(),
+        };
+        assert!(format_bob(&screen)
+            .unwrap()
+            .contains("\n  <grid_step_y>4</grid_step_y>\n"));
+    }
+
+    #[test]
+    fn open_display_written_from_the_stencil_as_from_the_tree() {
+        let b = Bounds {
+            x: 5,
+            y: 6,
+            w: 70,
+            h: 20,
+        };
+        let macros = vec![
+            ("P".to_string(), "BL01:".to_string()),
+            ("R".to_string(), "<&>".to_string()),
+        ];
+        for (file, m) in [("sub", Vec::new()), ("sub.bob", macros)] {
+            let mut fast = String::new();
+            write_open_display(b, "Open", file, &m, 2, &mut fast).unwrap();
+            let mut tree = String::new();
+            open_display_tree(b, "Open", file, &m)
+                .unwrap()
+                .write(2, &mut tree);
+            assert_eq!(fast, tree);
+        }
+        // a macro named like a geometry element takes its value, as in pvi,
+        // and the button keeps the catalogue's
+        let m = vec![("x".to_string(), "1".to_string())];
+        let mut out = String::new();
+        write_open_display(b, "Open", "sub", &m, 0, &mut out).unwrap();
+        assert!(out.contains("<macros>\n        <x>5</x>\n"), "{out}");
+        assert!(out.contains("\n  <x>18</x>\n"), "{out}");
+    }
+
+    #[test]
+    fn every_catalogue_entry_cuts_into_a_stencil() {
+        let cat = catalogue();
+        assert_eq!(cat.stencils.len(), cat.widgets.len() + 1);
+        assert!(cat.stencils.iter().all(Option::is_some));
+        // an unknown element to set is an error, as setting it in a tree is
+        let mut out = String::new();
+        let err = stencil("Label")
+            .unwrap()
+            .put(
+                0,
+                &mut out,
+                &[("pv_name", Val::Str("X"))],
+                &mut |_, _, _| Ok(()),
+            )
+            .unwrap_err();
+        assert!(
+            err.message.contains("no `pv_name` element"),
+            "{}",
+            err.message
+        );
     }
 
     #[test]

@@ -17,6 +17,7 @@ pub mod device;
 pub mod parents;
 pub mod read;
 pub mod screen;
+pub mod stencil;
 pub mod template;
 
 use std::collections::HashSet;
