@@ -15,6 +15,7 @@ pub mod layout;
 pub mod limits;
 pub mod model;
 pub mod output;
+pub mod par;
 pub mod pattern;
 pub mod pvi;
 pub mod render;

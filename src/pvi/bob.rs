@@ -9,6 +9,7 @@
 //! output with character references, no XML declaration.
 
 use std::borrow::Cow;
+use std::cell::RefCell;
 use std::sync::Arc;
 use std::sync::OnceLock;
 
@@ -694,14 +695,28 @@ fn open_display_tree(
 }
 
 /// The `.bob` file text of a screen.
+///
+/// The text is built in a buffer each thread keeps and copied out at its
+/// size, so the growing of a string (its copies and the fresh memory each
+/// takes) is paid once a thread rather than once a screen.
 pub fn format_bob(screen: &Screen) -> Result<String, Diagnostic> {
+    thread_local! {
+        static SCRATCH: RefCell<String> = const { RefCell::new(String::new()) };
+    }
+    SCRATCH.with_borrow_mut(|out| {
+        out.clear();
+        write_screen(screen, out)?;
+        Ok(out.as_str().to_owned())
+    })
+}
+
+fn write_screen(screen: &Screen, out: &mut String) -> Result<(), Diagnostic> {
     let cat = catalogue();
-    let mut out = String::with_capacity(64 * 1024);
     let [x, y, wd, h] = bounds(screen.b);
     // pvi names the display after the screen title, even an empty one
     let vals = [("name", Val::Always(&screen.title)), x, y, wd, h];
     cat.display_stencil()?
-        .put(0, &mut out, &vals, &mut |at, level, out| {
+        .put(0, out, &vals, &mut |at, level, out| {
             if at != Tail::Widget {
                 return Ok(());
             }
@@ -720,8 +735,7 @@ pub fn format_bob(screen: &Screen) -> Result<String, Diagnostic> {
                 write_placed(c, level, out)?;
             }
             Ok(())
-        })?;
-    Ok(out)
+        })
 }
 
 #[cfg(test)]

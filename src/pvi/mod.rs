@@ -22,7 +22,6 @@ pub mod template;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::diag::Diagnostic;
 use crate::output::OutputSet;
@@ -242,13 +241,13 @@ fn plan<'a>(
 /// every laid-out screen's XML (one job a screen, so the threads share the
 /// big devices' many sub-screens evenly); results come back in order.
 fn run_jobs(jobs: &[Job], search: &SearchPath) -> Vec<Done> {
-    let laid = par_map(jobs, |job| run_job(job, search));
+    let laid = crate::par::par_map(jobs, |job| run_job(job, search));
     let screens: Vec<&(String, Screen)> = laid
         .iter()
         .filter_map(|l| l.screens.as_ref().and_then(|s| s.as_ref().ok()))
         .flatten()
         .collect();
-    let mut written = par_map(&screens, |(name, screen)| {
+    let mut written = crate::par::par_map(&screens, |(name, screen)| {
         bob::format_bob(screen).map(|text| (format!("{name}.bob"), text))
     })
     .into_iter();
@@ -269,41 +268,6 @@ fn run_jobs(jobs: &[Job], search: &SearchPath) -> Vec<Done> {
             templates: l.templates,
         })
         .collect()
-}
-
-/// `f` over `items` on up to one thread per core (this one included), the
-/// results in the items' order.
-fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, std::num::NonZeroUsize::get)
-        .min(items.len());
-    if threads <= 1 {
-        return items.iter().map(f).collect();
-    }
-    let next = AtomicUsize::new(0);
-    let mut made: Vec<(usize, R)> = std::thread::scope(|scope| {
-        let work = || {
-            let mut made = Vec::new();
-            loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(item) = items.get(i) else {
-                    break made;
-                };
-                made.push((i, f(item)));
-            }
-        };
-        let workers: Vec<_> = (1..threads).map(|_| scope.spawn(work)).collect();
-        let mut made = work();
-        for worker in workers {
-            match worker.join() {
-                Ok(more) => made.extend(more),
-                Err(panic) => std::panic::resume_unwind(panic),
-            }
-        }
-        made
-    });
-    made.sort_by_key(|(i, _)| *i);
-    made.into_iter().map(|(_, r)| r).collect()
 }
 
 /// A device read, resolved and laid out (its screens not yet written).

@@ -74,17 +74,32 @@ pub use crate::source::{io_reason, load_yaml};
 
 /// Reads all definition files; every problem of every file is reported.
 pub fn load_definitions(paths: &[PathBuf]) -> Result<Vec<SupportModule>, Diagnostics> {
+    // read on every core, the largest files first (areaDetector's ADCore is
+    // most of an areaDetector IOC's definitions); modules and diagnostics
+    // come back in the order given
+    let mut order: Vec<(u64, usize)> = paths
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (std::fs::metadata(p).map_or(0, |m| m.len()), i))
+        .collect();
+    order.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    let mut read = crate::par::par_map(&order, |&(_, i)| {
+        let mut diags = Diagnostics::default();
+        let module = match load_yaml(&paths[i]) {
+            Ok((src, root)) => read_support(&root, &src, &mut diags),
+            Err(d) => {
+                diags.push(d);
+                None
+            }
+        };
+        (i, module, diags)
+    });
+    read.sort_by_key(|(i, _, _)| *i);
     let mut diags = Diagnostics::default();
     let mut modules = Vec::new();
-    for path in paths {
-        match load_yaml(path) {
-            Ok((src, root)) => {
-                if let Some(m) = read_support(&root, &src, &mut diags) {
-                    modules.push(m);
-                }
-            }
-            Err(d) => diags.push(d),
-        }
+    for (_, module, found) in read {
+        diags.0.extend(found.0);
+        modules.extend(module);
     }
     if diags.has_errors() {
         return Err(diags);
