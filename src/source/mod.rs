@@ -8,6 +8,7 @@
 //! `0x1F` is an int.
 
 pub mod emit;
+mod fast;
 pub mod scalar;
 pub mod yaml;
 

@@ -93,6 +93,14 @@ pub fn parse(text: &str) -> Result<Node, YamlError> {
 /// Alias bombs (`a: &a [*b, *b, …]` nested) stop with an error naming the
 /// alias that would go over it.
 pub fn parse_within(text: &str, budget: u64) -> Result<Node, YamlError> {
+    if let Some(node) = super::fast::parse(text, budget) {
+        return Ok(node);
+    }
+    parse_events(text, budget)
+}
+
+/// [`parse_within`] with `saphyr-parser`'s events, for any YAML.
+pub(super) fn parse_events(text: &str, budget: u64) -> Result<Node, YamlError> {
     let mut parser = Parser::new_from_str(text);
     let mut tree = Tree::default();
     let mut documents = 0;
@@ -375,7 +383,7 @@ fn key_eq(a: &NodeKind, b: &NodeKind) -> bool {
 /// Applies ruamel's merge-key rules: merged entries come first (a list of
 /// maps is merged last-to-first), the node's own entries follow, and only a
 /// map without merges is checked for duplicate keys.
-fn build_mapping(entries: Vec<(Node, Node)>) -> Result<Vec<(Node, Node)>, YamlError> {
+pub(super) fn build_mapping(entries: Vec<(Node, Node)>) -> Result<Vec<(Node, Node)>, YamlError> {
     let mut merged: Vec<(Node, Node)> = Vec::new();
     let mut own: Vec<(Node, Node)> = Vec::with_capacity(entries.len());
     let mut saw_merge = false;
