@@ -972,6 +972,37 @@ mod tests {
         );
     }
 
+    #[test]
+    fn mutated_documents_read_as_the_general_parser_reads_them() {
+        // one-byte edits of a real definition file, in the places the
+        // quick reader's rules turn on: indentation, indicators, quotes
+        let base = include_str!("../../support-defs/epics.ibek.support.yaml");
+        let edits = [
+            " ", "-", ":", "#", "'", "\"", "|", ">", "\n", "[", "{", "&", "x", "\\",
+        ];
+        let mut g = Gen(0x0123_4567_89AB_CDEF);
+        let (mut read, total) = (0, 3000);
+        for i in 0..total {
+            let mut doc = base.to_string();
+            for _ in 0..=g.next(3) {
+                let at = g.next(doc.len());
+                match g.next(3) {
+                    0 => {
+                        doc.remove(at);
+                    }
+                    _ => doc.insert_str(at, g.pick(&edits)),
+                }
+            }
+            if agrees(&doc, &format!("mutated document {i}")) {
+                read += 1;
+            }
+        }
+        assert!(
+            read * 10 > total,
+            "the quick reader read only {read} of {total}"
+        );
+    }
+
     fn yaml_files(dir: &Path, out: &mut Vec<PathBuf>) {
         let files = walkdir::WalkDir::new(dir)
             .into_iter()
